@@ -1,0 +1,170 @@
+/**
+ * The integration loop: the one place that walks from t0 to t1, clips steps to saveat times,
+ * asks the controller to accept or reject, records statistics and reports failures.
+ * It works for any `Stepper` (ODE or SDE) and owns every tensor it creates: on success the caller
+ * receives exactly the returned tensors; on failure nothing is left allocated.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { PIController } from './controller';
+import { SolverError } from './errors';
+import { ResolvedOptions } from './options';
+import { SolveStats } from './stats';
+import { Stepper } from './stepper';
+
+export interface SolveResult {
+  /** States at `ts`, one tensor per time, each shaped like y0. */
+  ys: tf.Tensor[];
+  /** The saveat times, or [t1]. */
+  ts: number[];
+  stats: SolveStats;
+}
+
+export interface IntegrateResult extends SolveResult {
+  /** State at the start of every accepted step (only with `keepStepStates`); owned by the caller. */
+  stepStates: tf.Tensor[];
+}
+
+export function allFinite(x: tf.Tensor): boolean {
+  const ok = tf.tidy(() => tf.all(tf.isFinite(x)));
+  const v = ok.dataSync()[0];
+  ok.dispose();
+  return v === 1;
+}
+
+const SNAP = 1e-9;
+
+/**
+ * Integrate with `stepper` from `y0` (not modified, not disposed). `stats` is filled in place; the
+ * term is expected to count its own evaluations into `stats.nfe`.
+ */
+export function integrate<Term, S>(
+  stepper: Stepper<Term, S>,
+  term: Term,
+  y0: tf.Tensor,
+  o: ResolvedOptions,
+  stats: SolveStats,
+  keepStepStates = false,
+): IntegrateResult {
+  const { t0, t1, direction } = o;
+  const tol = { atol: o.atol, rtol: o.rtol };
+  let t = t0;
+  let y: tf.Tensor | null = null;
+  let state: S | null = null;
+  const ys: tf.Tensor[] = [];
+  const ts: number[] = [];
+  const stepStates: tf.Tensor[] = [];
+  let nonFiniteRejects = 0;
+  const fail = (code: SolverError['code'], msg: string): never => {
+    throw new SolverError(code, msg, stats, t);
+  };
+  const hint = (): string =>
+    nonFiniteRejects > 0
+      ? ` The last ${nonFiniteRejects} attempted step(s) produced a non-finite (NaN/Inf) error estimate: the state or the vector field blows up near this time.`
+      : '';
+
+  try {
+    if (!allFinite(y0)) fail('non_finite_state', 'The initial state contains NaN or Infinity: check the input data.');
+    const init = stepper.init(term, t0, y0);
+    state = init.state;
+    if (init.f0 && !allFinite(init.f0)) {
+      fail('non_finite_derivative', 'The vector field returned NaN or Infinity at the initial state: check its weights and inputs.');
+    }
+    let dt = o.dt0 ?? stepper.initialStep(term, t0, y0, direction, tol, o.dtmin, o.dtmax);
+    dt = Math.min(dt, o.dtmax);
+    stats.dtInitial = direction * dt;
+    const controller = new PIController({ ...stepper.controller, dtmax: o.dtmax });
+
+    const saveat = o.saveat;
+    const requested = new Set(saveat ?? []);
+    const targets = saveat ? saveat.filter((s) => s !== t0) : [t1];
+    if (saveat && saveat[0] === t0) {
+      ys.push(tf.clone(y0));
+      ts.push(t0);
+    }
+    if (targets.length === 0 || targets[targets.length - 1] !== t1) targets.push(t1);
+    y = tf.clone(y0);
+
+    for (const target of targets) {
+      while (t !== target) {
+        if (stats.nSteps >= o.maxSteps) {
+          fail(
+            'max_steps',
+            `Reached maxSteps=${o.maxSteps} attempted steps before t1=${t1}. Increase 'maxSteps', loosen 'rtol'/'atol', or regularize the dynamics (errorEstimate/stiffness regularizers) so they need fewer steps.${hint()}`,
+          );
+        }
+        const remaining = target - t;
+        const clipped = Math.abs(remaining) <= dt * (1 + SNAP);
+        const h = clipped ? remaining : direction * dt;
+        if (t + h === t || h === 0) {
+          fail(
+            'dt_underflow',
+            `Step size underflow: dt=${h} no longer changes t. The dynamics are too stiff for an explicit solver at these tolerances: loosen 'rtol'/'atol', set 'dtmin' to stop earlier, or regularize the dynamics.${hint()}`,
+          );
+        }
+        const attempt = stepper.step(term, t, y, h, state as S, tol);
+        stats.nSteps++;
+        let accept: boolean;
+        let dtNext = dt;
+        if (stepper.adaptive) {
+          ({ accept, dtNext } = controller.decide(attempt.error, Math.abs(h)));
+        } else {
+          accept = Number.isFinite(attempt.error);
+          if (!accept) {
+            attempt.y1.dispose();
+            stepper.disposeState(attempt.state);
+            fail('non_finite_state', `The state became NaN or Infinity with the fixed step dt=${h}: use a smaller 'dt0' or an adaptive solver.`);
+          }
+        }
+        if (accept) {
+          stats.nAccepted++;
+          stats.t.push(t);
+          stats.dt.push(h);
+          if (stepper.adaptive) stats.errorEstimate.push(attempt.error);
+          if (attempt.stiffness !== undefined) stats.stiffnessEstimate.push(attempt.stiffness);
+          if (keepStepStates) stepStates.push(y);
+          else y.dispose();
+          stepper.disposeState(state as S);
+          y = attempt.y1;
+          state = attempt.state;
+          t = clipped ? target : t + h;
+          nonFiniteRejects = 0;
+        } else {
+          stats.nRejected++;
+          if (!Number.isFinite(attempt.error)) nonFiniteRejects++;
+          attempt.y1.dispose();
+          stepper.disposeState(attempt.state);
+        }
+        if (stepper.adaptive) {
+          // A short step clipped to land on a target may propose a short next step; only a
+          // controller that shrinks below dtmin on its own is a failure.
+          if (dtNext < o.dtmin && (!accept || !clipped)) {
+            fail(
+              'dt_below_dtmin',
+              `The step size controller asked for dt=${dtNext}, below dtmin=${o.dtmin}. The dynamics are stiff or blow up here: loosen 'rtol'/'atol', lower 'dtmin', or regularize the dynamics.${hint()}`,
+            );
+          }
+          dt = dtNext;
+        }
+      }
+      if (saveat && requested.has(target)) {
+        ys.push(tf.clone(y));
+        ts.push(target);
+      }
+    }
+    if (saveat) {
+      y.dispose();
+    } else {
+      ys.push(y);
+      ts.push(t1);
+    }
+    y = null;
+    return { ys, ts, stats, stepStates };
+  } catch (e) {
+    y?.dispose();
+    ys.forEach((x) => x.dispose());
+    stepStates.forEach((x) => x.dispose());
+    throw e;
+  } finally {
+    if (state !== null) stepper.disposeState(state);
+  }
+}

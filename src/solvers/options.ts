@@ -1,0 +1,129 @@
+/** Solver options: the public type, defaults and validation (errors name the fix). */
+import { ArithmeticChoice } from './arithmetic';
+import { InvalidArgumentError } from './errors';
+import { SolverName, getTableau, SOLVER_NAMES } from './registry';
+
+export interface SolveOptions {
+  /** Integration interval [t0, t1]; t1 < t0 integrates backwards. Default [0, 1]. */
+  tspan?: [number, number];
+  /** Method name. Default 'tsit5'. */
+  solver?: SolverName;
+  /** Relative tolerance. Default 1e-3. */
+  rtol?: number;
+  /** Absolute tolerance. Default 1e-6. */
+  atol?: number;
+  /** Initial step magnitude. Adaptive methods default to Hairer's heuristic (2 extra NFE); fixed-step methods require it. */
+  dt0?: number;
+  /** Smallest step magnitude the controller may propose before the solve fails. Default 0 (only float underflow fails). */
+  dtmin?: number;
+  /** Largest step magnitude. Default |t1 − t0|. */
+  dtmax?: number;
+  /** Maximum number of attempted steps (accepted + rejected). Default 10000. */
+  maxSteps?: number;
+  /** Times (in integration order, inside tspan) at which to return the state. Default: only t1. */
+  saveat?: number[];
+  /** Where the step arithmetic runs: 'auto' (host loops on cpu/wasm, tensor ops elsewhere), 'host' or 'tensor'. */
+  arithmetic?: ArithmeticChoice;
+}
+
+export interface ResolvedOptions {
+  t0: number;
+  t1: number;
+  direction: 1 | -1;
+  solver: SolverName;
+  rtol: number;
+  atol: number;
+  dt0: number | undefined;
+  dtmin: number;
+  dtmax: number;
+  maxSteps: number;
+  saveat: number[] | undefined;
+  arithmetic: ArithmeticChoice;
+}
+
+export const DEFAULT_TSPAN: [number, number] = [0, 1];
+export const DEFAULT_RTOL = 1e-3;
+export const DEFAULT_ATOL = 1e-6;
+export const DEFAULT_MAX_STEPS = 10000;
+
+const KNOWN_KEYS = new Set(['tspan', 'solver', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat', 'arithmetic']);
+
+function positive(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new InvalidArgumentError(`Option '${name}' must be a finite positive number, got ${String(v)}.`);
+  }
+  return v;
+}
+
+/** Checks every option and fills in defaults. Throws `InvalidArgumentError` naming the fix. */
+export function resolveOptions(opts: SolveOptions = {}, knownKeys: ReadonlySet<string> = KNOWN_KEYS): ResolvedOptions {
+  for (const key of Object.keys(opts)) {
+    if (!knownKeys.has(key)) {
+      throw new InvalidArgumentError(`Unknown option '${key}'. Valid options: ${[...knownKeys].join(', ')}.`);
+    }
+  }
+  const tspan = opts.tspan ?? DEFAULT_TSPAN;
+  if (
+    !Array.isArray(tspan) ||
+    tspan.length !== 2 ||
+    !tspan.every((x) => typeof x === 'number' && Number.isFinite(x)) ||
+    tspan[0] === tspan[1]
+  ) {
+    throw new InvalidArgumentError(
+      `Option 'tspan' must be two finite, distinct numbers [t0, t1], got ${JSON.stringify(tspan)}.`,
+    );
+  }
+  const [t0, t1] = tspan;
+  const direction: 1 | -1 = t1 > t0 ? 1 : -1;
+  const solver = (opts.solver ?? 'tsit5') as SolverName;
+  const tableau = getTableau(solver);
+  const rtol = opts.rtol === undefined ? DEFAULT_RTOL : positive('rtol', opts.rtol);
+  const atol = opts.atol === undefined ? DEFAULT_ATOL : positive('atol', opts.atol);
+  const span = Math.abs(t1 - t0);
+  const dtmax = opts.dtmax === undefined ? span : positive('dtmax', opts.dtmax);
+  let dtmin = 0;
+  if (opts.dtmin !== undefined) {
+    if (typeof opts.dtmin !== 'number' || !Number.isFinite(opts.dtmin) || opts.dtmin < 0) {
+      throw new InvalidArgumentError(`Option 'dtmin' must be a finite number ≥ 0, got ${String(opts.dtmin)}.`);
+    }
+    dtmin = opts.dtmin;
+  }
+  if (dtmin > dtmax) throw new InvalidArgumentError(`Option 'dtmin' (${dtmin}) must not exceed 'dtmax' (${dtmax}).`);
+  const dt0 = opts.dt0 === undefined ? undefined : positive('dt0', opts.dt0);
+  if (!tableau.adaptive && dt0 === undefined) {
+    throw new InvalidArgumentError(
+      `Solver '${solver}' takes fixed steps: set 'dt0' to the step size (e.g. dt0: ${span / 100}), or use an adaptive solver such as 'tsit5'.`,
+    );
+  }
+  const maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
+  if (!Number.isInteger(maxSteps) || maxSteps < 1) {
+    throw new InvalidArgumentError(`Option 'maxSteps' must be a positive integer, got ${String(opts.maxSteps)}.`);
+  }
+  let saveat: number[] | undefined;
+  if (opts.saveat !== undefined) {
+    if (!Array.isArray(opts.saveat) || opts.saveat.length === 0) {
+      throw new InvalidArgumentError(`Option 'saveat' must be a non-empty array of times, got ${JSON.stringify(opts.saveat)}.`);
+    }
+    saveat = opts.saveat.slice();
+    saveat.forEach((s, i) => {
+      if (typeof s !== 'number' || !Number.isFinite(s)) {
+        throw new InvalidArgumentError(`Option 'saveat' must hold finite numbers; entry ${i} is ${String(s)}.`);
+      }
+      if ((s - t0) * direction < 0 || (s - t1) * direction > 0) {
+        throw new InvalidArgumentError(`Option 'saveat' entry ${i} (${s}) lies outside tspan [${t0}, ${t1}].`);
+      }
+      if (i > 0 && (s - saveat![i - 1]) * direction <= 0) {
+        throw new InvalidArgumentError(
+          `Option 'saveat' must be strictly ${direction > 0 ? 'increasing' : 'decreasing'} (the direction of tspan); entries ${i - 1} and ${i} are ${saveat![i - 1]} and ${s}.`,
+        );
+      }
+    });
+  }
+  const arithmetic = opts.arithmetic ?? 'auto';
+  if (!['auto', 'host', 'tensor'].includes(arithmetic)) {
+    throw new InvalidArgumentError(`Option 'arithmetic' must be 'auto', 'host' or 'tensor', got ${String(arithmetic)}.`);
+  }
+  return { t0, t1, direction, solver, rtol, atol, dt0, dtmin, dtmax, maxSteps, saveat, arithmetic };
+}
+
+export { SOLVER_NAMES };

@@ -1,0 +1,96 @@
+/** Explicit Runge–Kutta methods (any tableau) as a `Stepper` over a vector field. */
+import * as tf from '@tensorflow/tfjs-core';
+import { StateArithmetic, Term } from './arithmetic';
+import { hairerInitialStep } from './initial_step';
+import { Stepper, StepAttempt, Tolerances, VectorField } from './stepper';
+import { ButcherTableau } from './tableau';
+
+/** Carried between steps: the derivative at the current state for FSAL methods. */
+export interface RkState {
+  readonly k1: tf.Tensor | null;
+}
+
+/** Stage arguments g_i, stage values k_i and the new state of one explicit RK step. */
+export interface RkStages {
+  readonly g: tf.Tensor[];
+  readonly k: tf.Tensor[];
+  readonly y1: tf.Tensor;
+}
+
+/**
+ * Stage loop of one explicit RK step: g_1 = y, k_i = f(t + c_i·dt, g_i),
+ * g_i = y + dt·Σ_j a_ij k_j, y1 = y + dt·Σ b_j k_j (= g_s for FSAL methods).
+ * `k1`, if given, is f(t, y). Created tensors belong to the caller's tidy scope.
+ */
+export function rkStages(
+  tab: ButcherTableau,
+  arith: Pick<StateArithmetic, 'combine'>,
+  f: VectorField,
+  t: number,
+  y: tf.Tensor,
+  dt: number,
+  k1: tf.Tensor | null,
+): RkStages {
+  const s = tab.stages;
+  const g: tf.Tensor[] = [y];
+  const k: tf.Tensor[] = [k1 ?? f(t, y)];
+  for (let i = 1; i < s; i++) {
+    const gi = arith.combine(y, tab.a[i].map((aij, j): Term => [dt * aij, k[j]]));
+    g.push(gi);
+    k.push(f(t + tab.c[i] * dt, gi));
+  }
+  const y1 = tab.fsal ? g[s - 1] : arith.combine(y, tab.b.map((bj, j): Term => [dt * bj, k[j]]));
+  return { g, k, y1 };
+}
+
+/** The error terms dt·Σ bError_j k_j of a step (empty for fixed-step methods). */
+export function errorTerms(tab: ButcherTableau, k: readonly tf.Tensor[], dt: number): Term[] {
+  return (tab.bError ?? []).map((e, j): Term => [dt * e, k[j]]);
+}
+
+export function rkStepper(tab: ButcherTableau, arith: StateArithmetic): Stepper<VectorField, RkState> {
+  const stiff = tab.stiffnessStages;
+  return {
+    name: tab.name,
+    order: tab.order,
+    adaptive: tab.adaptive,
+    controller: tab.controller,
+    hasStiffness: stiff !== undefined,
+
+    init(f, t0, y0) {
+      if (!tab.fsal) return { state: { k1: null } };
+      const k1 = tf.tidy(() => f(t0, y0));
+      return { state: { k1 }, f0: k1 };
+    },
+
+    initialStep(f, t0, y0, direction, tol, dtmin, dtmax) {
+      return hairerInitialStep(f, t0, y0, direction, tab.order, tol, dtmin, dtmax, arith);
+    },
+
+    step(f, t, y, dt, state, tol: Tolerances): StepAttempt<RkState> {
+      let error = NaN;
+      let stiffness: number | undefined;
+      const [y1, kLast] = tf.tidy(() => {
+        const { g, k, y1 } = rkStages(tab, arith, f, t, y, dt, state.k1);
+        if (tab.bError) {
+          error = arith.rms(errorTerms(tab, k, dt), { ref0: y, ref1: y1, atol: tol.atol, rtol: tol.rtol });
+        } else {
+          // No error estimate: report 0 for a finite new state, NaN otherwise.
+          error = Number.isFinite(arith.rms([[1, y1]])) ? 0 : NaN;
+        }
+        if (stiff) {
+          const [p, q] = stiff;
+          const num = arith.rms([[1, k[q]], [-1, k[p]]]);
+          const den = arith.rms([[1, g[q]], [-1, g[p]]]);
+          stiffness = den > 0 && Number.isFinite(num) ? num / den : 0;
+        }
+        return tab.fsal ? [y1, k[tab.stages - 1]] : [y1];
+      });
+      return { y1, state: { k1: kLast ?? null }, error, stiffness };
+    },
+
+    disposeState(state) {
+      state.k1?.dispose();
+    },
+  };
+}

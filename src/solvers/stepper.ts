@@ -1,0 +1,48 @@
+/**
+ * The stepper protocol: what the integration loop needs from a method. An ODE Runge–Kutta
+ * method implements it in `rk_stepper.ts`; a stochastic method implements the same protocol with a
+ * term that bundles drift, diffusion and a Brownian path queried by time interval (so a rejected
+ * step that is retried with a smaller dt sees a consistent path). The loop never looks inside the
+ * term or the carried state.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ControllerCoefficients } from './tableau';
+
+/** A vector field `f(t, y)` returning a tensor shaped like `y`. `t` is a float64 JS number. */
+export type VectorField = (t: number, y: tf.Tensor) => tf.Tensor;
+
+/** Tolerances used to scale the error estimate. */
+export interface Tolerances {
+  readonly atol: number;
+  readonly rtol: number;
+}
+
+/** The result of one attempted step. The loop owns `y1` and `state` and disposes them if rejected. */
+export interface StepAttempt<S> {
+  readonly y1: tf.Tensor;
+  /** What the next step needs if this one is accepted (e.g. the FSAL derivative). */
+  readonly state: S;
+  /**
+   * Scaled error norm E (accept when E ≤ 1). Fixed-step methods report 0 for a finite new state and
+   * NaN otherwise. NaN or ±Infinity always means "reject".
+   */
+  readonly error: number;
+  /** Stiffness estimate S, if the method provides one. */
+  readonly stiffness?: number;
+}
+
+export interface Stepper<Term, S> {
+  readonly name: string;
+  /** Order used by the initial-step heuristic and the controller defaults. */
+  readonly order: number;
+  readonly adaptive: boolean;
+  readonly controller: ControllerCoefficients;
+  readonly hasStiffness: boolean;
+  /** State before the first step; `f0`, if computed, is checked for finiteness by the loop. */
+  init(term: Term, t0: number, y0: tf.Tensor): { state: S; f0?: tf.Tensor };
+  /** Initial step size magnitude when the user gave no `dt0` (may call the term). */
+  initialStep(term: Term, t0: number, y0: tf.Tensor, direction: 1 | -1, tol: Tolerances, dtmin: number, dtmax: number): number;
+  /** One attempt from (t, y) with signed step dt. Must not dispose `y` or `state`. */
+  step(term: Term, t: number, y: tf.Tensor, dt: number, state: S, tol: Tolerances): StepAttempt<S>;
+  disposeState(state: S): void;
+}

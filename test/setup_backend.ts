@@ -1,0 +1,12 @@
+/** Selects the tfjs backend for the whole suite: `cpu` by default, `TFJS_BACKEND=wasm` for wasm. */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+
+const backend = process.env.TFJS_BACKEND ?? 'cpu';
+
+beforeAll(async () => {
+  const ok = await tf.setBackend(backend);
+  if (!ok) throw new Error(`Could not initialise the tfjs backend '${backend}'.`);
+  await tf.ready();
+});
