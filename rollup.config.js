@@ -6,11 +6,16 @@
  */
 const typescript = require('@rollup/plugin-typescript');
 const { nodeResolve } = require('@rollup/plugin-node-resolve');
+const { builtinModules } = require('module');
 
 const pkg = require('./package.json');
 
-/** Every @tensorflow/* package (and subpath) is a peer dependency: never bundle it. */
-const external = (id) => id === '@tensorflow' || id.startsWith('@tensorflow/');
+/**
+ * Every @tensorflow/* package (and subpath) is a peer dependency: never bundle it. Node built-ins
+ * (`fs`, `node:path`, ...) are left as imports too.
+ */
+const external = (id) =>
+  id === '@tensorflow' || id.startsWith('@tensorflow/') || id.startsWith('node:') || builtinModules.includes(id);
 
 /** UMD globals: tfjs's UMD builds all expose themselves as the global `tf`. */
 const globals = {

@@ -1,6 +1,6 @@
 /** Explicit Runge–Kutta methods (any tableau) as a `Stepper` over a vector field. */
 import * as tf from '@tensorflow/tfjs-core';
-import { StateArithmetic, Term } from './arithmetic';
+import { combineTensor, rmsTensor, StateArithmetic, Term } from './arithmetic';
 import { hairerInitialStep } from './initial_step';
 import { Stepper, StepAttempt, Tolerances, VectorField } from './stepper';
 import { ButcherTableau } from './tableau';
@@ -93,4 +93,42 @@ export function rkStepper(tab: ButcherTableau, arith: StateArithmetic): Stepper<
       state.k1?.dispose();
     },
   };
+}
+
+export interface RkStepTensorResult {
+  readonly y1: tf.Tensor;
+  /** Scaled error norm E as a scalar tensor (when requested and the method has an error estimate). */
+  readonly error?: tf.Scalar;
+  /** Stiffness estimate S as a scalar tensor (when requested and the method has one). */
+  readonly stiffness?: tf.Scalar;
+}
+
+/**
+ * One step with tfjs ops only, so that tfjs autodiff can differentiate it: the discrete adjoint
+ * recomputes accepted steps with this, and tests unroll it as the autodiff reference. Computes the
+ * same quantities as the stepper's forward step (which may use host arithmetic).
+ */
+export function rkStepTensor(
+  tab: ButcherTableau,
+  f: VectorField,
+  t: number,
+  y: tf.Tensor,
+  dt: number,
+  tol: Tolerances,
+  want: { error?: boolean; stiffness?: boolean } = {},
+): RkStepTensorResult {
+  const { g, k, y1 } = rkStages(tab, { combine: combineTensor }, f, t, y, dt, null);
+  let error: tf.Scalar | undefined;
+  let stiffness: tf.Scalar | undefined;
+  if (want.error && tab.bError) {
+    error = rmsTensor(errorTerms(tab, k, dt), { ref0: y, ref1: y1, atol: tol.atol, rtol: tol.rtol });
+  }
+  if (want.stiffness && tab.stiffnessStages) {
+    const [p, q] = tab.stiffnessStages;
+    const num = rmsTensor([[1, k[q]], [-1, k[p]]]);
+    const den = rmsTensor([[1, g[q]], [-1, g[p]]]);
+    // Same convention as the forward step: S = 0 when the two stage arguments coincide.
+    stiffness = den.dataSync()[0] > 0 ? (tf.div(num, den) as tf.Scalar) : tf.scalar(0);
+  }
+  return { y1, error, stiffness };
 }
