@@ -9,6 +9,7 @@
  *   per Tsit5 step by a few tight loops and keeps the solver overhead per NFE small.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { linearCombination, plainRms, scaledRms } from './host_kernels';
 
 /** A coefficient and the tensor it multiplies. */
 export type Term = readonly [number, tf.Tensor];
@@ -27,6 +28,8 @@ export interface StateArithmetic {
   combine(base: tf.Tensor, terms: readonly Term[]): tf.Tensor;
   /** RMS over all elements of `(Σ c_i·v_i) / scale` (scale = 1 when omitted). */
   rms(terms: readonly Term[], scale?: ErrorScale): number;
+  /** True when no element is NaN or ±Infinity. */
+  allFinite(x: tf.Tensor): boolean;
 }
 
 export type ArithmeticChoice = 'auto' | 'host' | 'tensor';
@@ -58,6 +61,12 @@ export function rmsTensor(terms: readonly Term[], scale?: ErrorScale): tf.Scalar
 export const tensorArithmetic: StateArithmetic = {
   kind: 'tensor',
   combine: combineTensor,
+  allFinite(x) {
+    const ok = tf.tidy(() => tf.all(tf.isFinite(x)));
+    const v = ok.dataSync()[0];
+    ok.dispose();
+    return v === 1;
+  },
   rms(terms, scale) {
     const r = rmsTensor(terms, scale);
     const v = r.dataSync()[0];
@@ -68,50 +77,58 @@ export const tensorArithmetic: StateArithmetic = {
 
 // ---------------------------------------------------------------- host (cpu / wasm)
 
-const hostCache = new WeakMap<tf.Tensor, Float32Array>();
+// Keyed by the tensor's data id, not the tensor object: a tf.Variable keeps its object when
+// assigned but gets a new data id, so a stale read is impossible.
+const hostCache = new WeakMap<object, Float32Array>();
 
 function read(x: tf.Tensor): Float32Array {
-  let d = hostCache.get(x);
+  const key = x.dataId as object;
+  let d = hostCache.get(key);
   if (d === undefined) {
     d = x.dataSync() as Float32Array;
-    hostCache.set(x, d);
+    hostCache.set(key, d);
   }
   return d;
 }
 
+function split(terms: readonly Term[]): { cs: number[]; ds: Float32Array[] } {
+  const cs: number[] = [];
+  const ds: Float32Array[] = [];
+  for (const [c, v] of terms) {
+    if (c === 0) continue;
+    cs.push(c);
+    ds.push(read(v));
+  }
+  return { cs, ds };
+}
+
+/** Reused accumulator for norms (JS is single-threaded; nothing keeps it across calls). */
+let scratch = new Float64Array(0);
+
 export const hostArithmetic: StateArithmetic = {
   kind: 'host',
+  allFinite(x) {
+    const d = read(x);
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
+    return true;
+  },
   combine(base, terms) {
-    const out = new Float32Array(read(base));
-    const n = out.length;
-    for (const [c, v] of terms) {
-      if (c === 0) continue;
-      const d = read(v);
-      for (let i = 0; i < n; i++) out[i] += c * d[i];
-    }
-    return tf.tensor(out, base.shape, 'float32');
+    const { cs, ds } = split(terms);
+    const out = new Float32Array(base.size);
+    linearCombination(out, read(base), cs, ds);
+    const t = tf.tensor(out, base.shape, 'float32');
+    hostCache.set(t.dataId as object, out); // never read back what we just wrote
+    return t;
   },
   rms(terms, scale) {
-    const live = terms.filter(([c]) => c !== 0);
-    const n = live[0][1].size;
-    const acc = new Float64Array(n);
-    for (const [c, v] of live) {
-      const d = read(v);
-      for (let i = 0; i < n; i++) acc[i] += c * d[i];
-    }
-    let s = 0;
-    if (scale) {
-      const r0 = read(scale.ref0);
-      const r1 = scale.ref1 ? read(scale.ref1) : r0;
-      const { atol, rtol } = scale;
-      for (let i = 0; i < n; i++) {
-        const e = acc[i] / (atol + Math.max(Math.abs(r0[i]), Math.abs(r1[i])) * rtol);
-        s += e * e;
-      }
-    } else {
-      for (let i = 0; i < n; i++) s += acc[i] * acc[i];
-    }
-    return Math.sqrt(s / n);
+    const { cs, ds } = split(terms);
+    const n = terms[0][1].size;
+    if (scratch.length < n) scratch = new Float64Array(n);
+    const acc = scratch.length === n ? scratch : scratch.subarray(0, n);
+    linearCombination(acc, null, cs, ds);
+    if (!scale) return plainRms(acc);
+    const r0 = read(scale.ref0);
+    return scaledRms(acc, r0, scale.ref1 ? read(scale.ref1) : r0, scale.atol, scale.rtol);
   },
 };
 

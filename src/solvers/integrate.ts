@@ -24,13 +24,6 @@ export interface IntegrateResult extends SolveResult {
   stepStates: tf.Tensor[];
 }
 
-export function allFinite(x: tf.Tensor): boolean {
-  const ok = tf.tidy(() => tf.all(tf.isFinite(x)));
-  const v = ok.dataSync()[0];
-  ok.dispose();
-  return v === 1;
-}
-
 const SNAP = 1e-9;
 
 /**
@@ -63,10 +56,10 @@ export function integrate<Term, S>(
       : '';
 
   try {
-    if (!allFinite(y0)) fail('non_finite_state', 'The initial state contains NaN or Infinity: check the input data.');
+    if (!stepper.allFinite(y0)) fail('non_finite_state', 'The initial state contains NaN or Infinity: check the input data.');
     const init = stepper.init(term, t0, y0);
     state = init.state;
-    if (init.f0 && !allFinite(init.f0)) {
+    if (init.f0 && !stepper.allFinite(init.f0)) {
       fail('non_finite_derivative', 'The vector field returned NaN or Infinity at the initial state: check its weights and inputs.');
     }
     let dt = o.dt0 ?? stepper.initialStep(term, t0, y0, direction, tol, o.dtmin, o.dtmax);

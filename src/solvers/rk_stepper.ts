@@ -76,7 +76,7 @@ export function rkStepper(tab: ButcherTableau, arith: StateArithmetic): Stepper<
           error = arith.rms(errorTerms(tab, k, dt), { ref0: y, ref1: y1, atol: tol.atol, rtol: tol.rtol });
         } else {
           // No error estimate: report 0 for a finite new state, NaN otherwise.
-          error = Number.isFinite(arith.rms([[1, y1]])) ? 0 : NaN;
+          error = arith.allFinite(y1) ? 0 : NaN;
         }
         if (stiff) {
           const [p, q] = stiff;
@@ -92,6 +92,8 @@ export function rkStepper(tab: ButcherTableau, arith: StateArithmetic): Stepper<
     disposeState(state) {
       state.k1?.dispose();
     },
+
+    allFinite: (x) => arith.allFinite(x),
   };
 }
 

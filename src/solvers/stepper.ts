@@ -45,4 +45,6 @@ export interface Stepper<Term, S> {
   /** One attempt from (t, y) with signed step dt. Must not dispose `y` or `state`. */
   step(term: Term, t: number, y: tf.Tensor, dt: number, state: S, tol: Tolerances): StepAttempt<S>;
   disposeState(state: S): void;
+  /** True when no element of `x` is NaN or ±Infinity (uses the stepper's arithmetic). */
+  allFinite(x: tf.Tensor): boolean;
 }
