@@ -31,7 +31,8 @@ export function deserializeLayer(s: SerializedLayer, customObjects: tf.serializa
   }
   const cls = custom ?? entry[0];
   const fromConfig = (cls as unknown as { fromConfig: typeof entry[1] }).fromConfig ?? entry[1];
-  const layer = fromConfig(cls, { ...s.config }) as unknown;
+  // tfjs deserializers mutate nested configs (they add customObjects): work on a deep copy.
+  const layer = fromConfig(cls, JSON.parse(JSON.stringify(s.config))) as unknown;
   if (!(layer instanceof tfl.layers.Layer)) {
     throw new InvalidArgumentError(`Vector-field entry '${s.className}' is not a tf.layers.Layer.`);
   }
