@@ -30,3 +30,17 @@ export { NFELogger, nfeLogger, countNFE, findNeuralODELayers } from './callbacks
 
 // IO
 export { fileSystem } from './io/file_system';
+
+// Regularizers
+export { SolverRegularizer } from './regularizers/base';
+export type { RegularizerInputs } from './regularizers/base';
+export { ErrorEstimateRegularizer, errorEstimate } from './regularizers/error_estimate';
+export type { ErrorEstimateArgs } from './regularizers/error_estimate';
+export { StiffnessRegularizer, stiffness } from './regularizers/stiffness';
+export type { StiffnessArgs } from './regularizers/stiffness';
+export { LocalErrorEstimateRegularizer, localErrorEstimate } from './regularizers/local';
+export type { LocalErrorEstimateArgs } from './regularizers/local';
+export { REGULARIZER_NAMES, toRegularizer } from './regularizers/registry';
+export type { RegularizerName, RegularizerSpec } from './regularizers/registry';
+export { RegularizationSchedule, anneal, scheduledWeight } from './callbacks/schedule';
+export type { WeightSchedule } from './callbacks/schedule';

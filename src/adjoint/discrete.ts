@@ -62,16 +62,25 @@ export function discreteAdjoint(
   field: ParametricField,
   opts: ResolvedOptions,
   record: AdjointRecord = { forward: null, nfeBackward: 0 },
-): { op: (x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor; lastLayout: () => PackedLayout; record: AdjointRecord } {
+): {
+  op: (x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor;
+  lastLayout: () => PackedLayout;
+  record: AdjointRecord;
+  /** Times the next forward solve must step exactly onto (used once, then cleared). */
+  setNextStops: (stops: number[]) => void;
+} {
   const tab = getTableau(opts.solver);
   const tol = { atol: opts.atol, rtol: opts.rtol };
   let layout: PackedLayout = { nOut: 0, stateSize: 0, nSteps: 0 };
+  let nextStops: number[] = [];
 
   const op = tf.customGrad((...args: unknown[]) => {
     const save = args.pop() as tf.GradSaveFunc;
     const [x, ...params] = args as tf.Tensor[];
     const f = (t: number, y: tf.Tensor): tf.Tensor => field(t, y, params);
-    const { ys, ts, stats, stepStates } = solveResolved(f, x, opts, true);
+    const stops = nextStops;
+    nextStops = [];
+    const { ys, ts, stats, stepStates } = solveResolved(f, x, stops.length ? { ...opts, tstops: stops } : opts, true);
     record.forward = stats;
     const n = stats.nAccepted;
     layout = { nOut: ys.length, stateSize: x.size, nSteps: n };
@@ -143,5 +152,5 @@ export function discreteAdjoint(
     return { value: packed, gradFunc };
   }) as (x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor;
 
-  return { op, lastLayout: () => layout, record };
+  return { op, lastLayout: () => layout, record, setNextStops: (stops) => void (nextStops = stops.slice()) };
 }

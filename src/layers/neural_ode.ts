@@ -11,6 +11,10 @@ import { InvalidArgumentError, SolverError } from '../solvers/errors';
 import { resolveOptions, ResolvedOptions } from '../solvers/options';
 import { SolverName } from '../solvers/registry';
 import { copyStats, SolveStats } from '../solvers/stats';
+import { RegularizerInputs, SolverRegularizer } from '../regularizers/base';
+import { RegularizerSpec, toRegularizer } from '../regularizers/registry';
+import { serializeObject } from '../serialization';
+import { getTableau } from '../solvers/registry';
 import { LayerStack, SerializedLayer } from './vector_field';
 
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
@@ -40,6 +44,11 @@ export interface NeuralODEOptions {
 export interface NeuralODEArgs extends NeuralODEOptions, LayerArgs {
   /** The vector field: tfjs layers applied in order; must map the state shape to itself. */
   vectorField: (tfl.layers.Layer | SerializedLayer)[];
+  /**
+   * Solver-heuristic regularizers added to the model's loss during training, e.g.
+   * `[errorEstimate({weight: 100}), stiffness({weight: 0.03})]` (or names: 'errorEstimate').
+   */
+  regularizers?: RegularizerSpec[];
 }
 
 /** The last forward solve (and, after a gradient, the backward pass) of a NeuralODE layer. */
@@ -72,16 +81,23 @@ export class NeuralODE extends tfl.layers.Layer {
   private op: ((x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor) | null = null;
   private layout: (() => PackedLayout) | null = null;
   private readonly record: AdjointRecord = { forward: null, nfeBackward: 0 };
-  /** Per-step error estimates E_j of the last call, as a tensor in the caller's scope (for regularizers). */
+  /**
+   * Per-step error estimates E_j of the last call. With regularizers the layer keeps this tensor
+   * until its next call (or dispose); without, it lives only in the caller's tidy scope.
+   */
   lastErrorEstimates: tf.Tensor1D | null = null;
   /** Per-step stiffness estimates S_j of the last call (for regularizers). */
   lastStiffnessEstimates: tf.Tensor1D | null = null;
+  /** The layer's solver-heuristic regularizers (their `weight` may be changed between epochs). */
+  readonly regularizers: SolverRegularizer[];
+  private lastRegInputs: RegularizerInputs | null = null;
+  private setNextStops: ((stops: number[]) => void) | null = null;
   /** Running totals for NFE callbacks: forward evaluations and calls since construction. */
   nfeForwardTotal = 0;
   forwardCalls = 0;
 
   constructor(args: NeuralODEArgs & { customObjects?: tf.serialization.ConfigDict }) {
-    const { vectorField, customObjects, ...rest } = args ?? ({} as NeuralODEArgs);
+    const { vectorField, customObjects, regularizers, ...rest } = args ?? ({} as NeuralODEArgs);
     const options: NeuralODEOptions = {};
     const layerArgs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(rest)) {
@@ -98,6 +114,15 @@ export class NeuralODE extends tfl.layers.Layer {
     this.options = Object.freeze({ ...options });
     this.vectorField = new LayerStack(vectorField as (tfl.layers.Layer | SerializedLayer)[], timeDependent ?? false, customObjects);
     this.supportsMasking = false;
+    if (regularizers != null && !Array.isArray(regularizers)) {
+      throw new InvalidArgumentError("Option 'regularizers' must be an array, e.g. [errorEstimate({weight: 100})].");
+    }
+    this.regularizers = (regularizers ?? []).map((r) => toRegularizer(r, customObjects));
+    if (this.regularizers.some((r) => r.shortName === 'stiffness') && !getTableau(this.resolved.solver).stiffnessStages) {
+      throw new InvalidArgumentError(
+        `The stiffness regularizer needs a solver with a stiffness estimate ('tsit5' or 'dopri5'); '${this.resolved.solver}' has none.`,
+      );
+    }
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
@@ -111,9 +136,13 @@ export class NeuralODE extends tfl.layers.Layer {
     this.features = features as number[];
     this.vectorField.build(this.features);
     const stack = this.vectorField;
-    const { op, lastLayout } = discreteAdjoint((t, y) => stack.call(t, y), this.resolved, this.record);
+    const { op, lastLayout, setNextStops } = discreteAdjoint((t, y) => stack.call(t, y), this.resolved, this.record);
     this.op = op;
     this.layout = lastLayout;
+    this.setNextStops = setNextStops;
+    // One loss closure for all regularizers, registered once: it reads what call() cached in the
+    // same training scope (tfjs runs call() and the closures in one tidy).
+    if (this.regularizers.length > 0) this.addLoss(() => this.regularizationLoss());
     this.built = true;
   }
 
@@ -131,7 +160,9 @@ export class NeuralODE extends tfl.layers.Layer {
         `NeuralODE layer '${this.name}' expects inputs of shape [batch, ${this.features}], got [${x.shape}].`,
       );
     }
-    void kwargs;
+    const training = kwargs?.training === true;
+    const stops = training ? this.regularizers.flatMap((r) => r.sampleStops([this.resolved.t0, this.resolved.t1])) : [];
+    this.setNextStops!(stops);
     const x32 = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
     let packed: tf.Tensor;
     try {
@@ -143,12 +174,69 @@ export class NeuralODE extends tfl.layers.Layer {
       throw e;
     }
     const { states, error, stiffness } = unpack(packed, this.layout(), x.shape);
+    if (this.regularizers.length > 0) {
+      // Models run their layers inside a tidy (Container.call), so the loss closure would find
+      // these disposed in a custom loop; keep them (still on the tape) until the next call.
+      this.releaseEstimates();
+      tf.keep(error);
+      tf.keep(stiffness);
+    }
     this.lastErrorEstimates = error;
     this.lastStiffnessEstimates = stiffness;
     const stats = this.record.forward!;
+    const tab = getTableau(this.resolved.solver);
+    this.lastRegInputs = {
+      error,
+      stiffness,
+      dt: stats.dt.slice(),
+      t: stats.t.slice(),
+      stabilitySize: tab.stabilitySize,
+      hasStiffness: tab.stiffnessStages !== undefined,
+      stops,
+    };
     this.nfeForwardTotal += stats.nfe;
     this.forwardCalls += 1;
     return this.resolved.saveat ? tf.stack(states, 1) : states[0];
+  }
+
+  /**
+   * Σ λ·R over the layer's regularizers for the last call. Registered with `addLoss`, so
+   * `model.fit`, `trainOnBatch` and `model.calculateLosses()` include it. Must run in the same
+   * tidy scope as the call it regularizes (as tfjs training does).
+   */
+  regularizationLoss(): tf.Scalar {
+    const inputs = this.lastRegInputs;
+    if (!inputs || inputs.error.isDisposed) {
+      throw new Error(
+        `NeuralODE layer '${this.name}': the regularization loss was read without a live forward pass. Call the model first in the same scope (model.fit does; in a custom loop compute model.apply(x, {training: true}) and the losses inside one optimizer.minimize closure).`,
+      );
+    }
+    if (inputs.stops.length === 0 && this.regularizers.some((r) => r.needsStops && r.weight > 0)) {
+      // an unbiased local regularizer needs a training call, which samples the time it penalizes
+      throw new Error(
+        `NeuralODE layer '${this.name}': unbiased local regularization needs the layer called with {training: true} (model.fit does; in a custom loop use model.apply(x, {training: true})).`,
+      );
+    }
+    return tf.tidy(() => {
+      const terms = this.regularizers.map((r) => r.apply(inputs));
+      return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;
+    });
+  }
+
+  private releaseEstimates(): void {
+    if (this.regularizers.length > 0) {
+      this.lastErrorEstimates?.dispose();
+      this.lastStiffnessEstimates?.dispose();
+    }
+    this.lastErrorEstimates = null;
+    this.lastStiffnessEstimates = null;
+    this.lastRegInputs = null;
+  }
+
+  override dispose(): ReturnType<tfl.layers.Layer['dispose']> {
+    const result = super.dispose();
+    if (result.refCountAfterDispose === 0) this.releaseEstimates();
+    return result;
   }
 
   /** Statistics of the last solve (a copy), with the NFE of the last backward pass. */
@@ -190,6 +278,7 @@ export class NeuralODE extends tfl.layers.Layer {
       saveat: o.saveat ? o.saveat.slice() : null,
       timeDependent: this.vectorField.timeDependent,
       arithmetic: this.resolved.arithmetic,
+      regularizers: this.regularizers.map(serializeObject) as unknown as tf.serialization.ConfigDictArray,
     };
     return { ...super.getConfig(), ...config };
   }

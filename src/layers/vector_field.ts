@@ -6,37 +6,19 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { deserializeObject, isSerialized, SerializedObject, serializeObject } from '../serialization';
 import { InvalidArgumentError } from '../solvers/errors';
 
 /** A serialized layer, as `layer.getClassName()` + `layer.getConfig()`. */
-export interface SerializedLayer {
-  className: string;
-  config: tf.serialization.ConfigDict;
-}
+export type SerializedLayer = SerializedObject;
 
 type LayerVariable = tfl.LayerVariable;
 
-function isSerialized(x: unknown): x is SerializedLayer {
-  return typeof x === 'object' && x !== null && typeof (x as SerializedLayer).className === 'string' && typeof (x as SerializedLayer).config === 'object';
-}
+const isLayer = (x: unknown): x is tfl.layers.Layer => x instanceof tfl.layers.Layer;
 
 /** Instantiates a layer from `{className, config}` through tfjs's class registry (or `customObjects`). */
 export function deserializeLayer(s: SerializedLayer, customObjects: tf.serialization.ConfigDict = {}): tfl.layers.Layer {
-  const custom = customObjects[s.className] as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable> | undefined;
-  const entry = tf.serialization.SerializationMap.getMap().classNameMap[s.className];
-  if (!custom && !entry) {
-    throw new InvalidArgumentError(
-      `Unknown layer class '${s.className}' in the vector field. Register custom layers with tf.serialization.registerClass(...) before loading.`,
-    );
-  }
-  const cls = custom ?? entry[0];
-  const fromConfig = (cls as unknown as { fromConfig: typeof entry[1] }).fromConfig ?? entry[1];
-  // tfjs deserializers mutate nested configs (they add customObjects): work on a deep copy.
-  const layer = fromConfig(cls, JSON.parse(JSON.stringify(s.config))) as unknown;
-  if (!(layer instanceof tfl.layers.Layer)) {
-    throw new InvalidArgumentError(`Vector-field entry '${s.className}' is not a tf.layers.Layer.`);
-  }
-  return layer;
+  return deserializeObject(s, isLayer, 'layer', customObjects);
 }
 
 /** Appends a feature holding t along the last axis. */
@@ -115,6 +97,6 @@ export class LayerStack {
   }
 
   serialize(): SerializedLayer[] {
-    return this.layers.map((l) => ({ className: l.getClassName(), config: l.getConfig() }));
+    return this.layers.map(serializeObject);
   }
 }

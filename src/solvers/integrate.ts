@@ -69,7 +69,10 @@ export function integrate<Term, S>(
 
     const saveat = o.saveat;
     const requested = new Set(saveat ?? []);
-    const targets = saveat ? saveat.filter((s) => s !== t0) : [t1];
+    const inside = (s: number): boolean => (s - t0) * direction > 0 && (s - t1) * direction < 0;
+    const targets = [...new Set([...(saveat ?? [t1]), ...(o.tstops ?? []).filter(inside)])]
+      .filter((s) => s !== t0)
+      .sort((a, b) => (a - b) * direction);
     if (saveat && saveat[0] === t0) {
       ys.push(tf.clone(y0));
       ts.push(t0);

@@ -39,6 +39,8 @@ export interface ResolvedOptions {
   maxSteps: number;
   saveat: number[] | undefined;
   arithmetic: ArithmeticChoice;
+  /** Internal: times to step exactly onto without returning the state there (e.g. a sampled regularization time). */
+  tstops?: number[];
 }
 
 export const DEFAULT_TSPAN: [number, number] = [0, 1];
