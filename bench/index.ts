@@ -5,6 +5,7 @@
  * options; add new sections (e.g. layer benchmarks) to SECTIONS and they run in sequence.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { runAdjointBench } from './adjoint';
 import { runSolverBench } from './solver';
 import { BenchOptions, fmt, now, parseArgs } from './util';
 
@@ -13,7 +14,10 @@ interface Section {
   run(opts: BenchOptions): Promise<unknown>;
 }
 
-const SECTIONS: Section[] = [{ name: 'solver', run: runSolverBench }];
+const SECTIONS: Section[] = [
+  { name: 'solver', run: runSolverBench },
+  { name: 'adjoint', run: runAdjointBench },
+];
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));

@@ -54,7 +54,9 @@ export function rmsTensor(terms: readonly Term[], scale?: ErrorScale): tf.Scalar
       const mag = scale.ref1 ? tf.maximum(tf.abs(scale.ref0), tf.abs(scale.ref1)) : tf.abs(scale.ref0);
       x = tf.div(x, tf.add(tf.scalar(scale.atol), tf.mul(mag, tf.scalar(scale.rtol))));
     }
-    return tf.sqrt(tf.mean(tf.square(x))) as tf.Scalar;
+    // sqrt has an infinite derivative at 0 (which would turn a zero error vector into NaN
+    // gradients): clamp the mean square at 1e-30 (value change ≤ 1e-15, gradient 0 below it).
+    return tf.sqrt(tf.maximum(tf.mean(tf.square(x)), 1e-30)) as tf.Scalar;
   });
 }
 

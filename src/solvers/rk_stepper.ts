@@ -43,6 +43,17 @@ export function rkStages(
   return { g, k, y1 };
 }
 
+/**
+ * S = ‖k_q − k_p‖ / ‖g_q − g_p‖, or 0 when the denominator is at the level of float32 rounding
+ * of the stage arguments (relative 1e-5 of ‖g_q‖): there the ratio is noise, and its gradient
+ * (∝ 1/den²) would blow up training with the stiffness regularizer.
+ */
+export function stiffnessRatio(num: number, den: number, scale: () => number): number {
+  if (!(den > 0) || !Number.isFinite(num)) return 0;
+  if (den <= 1e-5 * scale()) return 0;
+  return num / den;
+}
+
 /** The error terms dt·Σ bError_j k_j of a step (empty for fixed-step methods). */
 export function errorTerms(tab: ButcherTableau, k: readonly tf.Tensor[], dt: number): Term[] {
   return (tab.bError ?? []).map((e, j): Term => [dt * e, k[j]]);
@@ -82,7 +93,7 @@ export function rkStepper(tab: ButcherTableau, arith: StateArithmetic): Stepper<
           const [p, q] = stiff;
           const num = arith.rms([[1, k[q]], [-1, k[p]]]);
           const den = arith.rms([[1, g[q]], [-1, g[p]]]);
-          stiffness = den > 0 && Number.isFinite(num) ? num / den : 0;
+          stiffness = stiffnessRatio(num, den, () => arith.rms([[1, g[q]]]));
         }
         return tab.fsal ? [y1, k[tab.stages - 1]] : [y1];
       });
@@ -129,8 +140,9 @@ export function rkStepTensor(
     const [p, q] = tab.stiffnessStages;
     const num = rmsTensor([[1, k[q]], [-1, k[p]]]);
     const den = rmsTensor([[1, g[q]], [-1, g[p]]]);
-    // Same convention as the forward step: S = 0 when the two stage arguments coincide.
-    stiffness = den.dataSync()[0] > 0 ? (tf.div(num, den) as tf.Scalar) : tf.scalar(0);
+    // Same rule as the forward step (decided on values, so the same steps are zeroed).
+    const reliable = stiffnessRatio(num.dataSync()[0], den.dataSync()[0], () => rmsTensor([[1, g[q]]]).dataSync()[0]) !== 0;
+    stiffness = reliable ? (tf.div(num, den) as tf.Scalar) : tf.scalar(0);
   }
   return { y1, error, stiffness };
 }
