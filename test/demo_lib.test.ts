@@ -42,11 +42,6 @@ function polylines(svg: string): [number, number][][] {
   );
 }
 
-/** Text of the `<text>` elements with the given anchor, e.g. tick labels. */
-function texts(svg: string): string[] {
-  return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
-}
-
 /** Tick label positions: x-axis labels are centred below the frame, y-axis labels end left of it. */
 function ticks(svg: string): { x: { v: number; px: number }[]; y: { v: number; px: number }[] } {
   const x = [...svg.matchAll(/<text x="([-\d.]+)" y="[-\d.]+" text-anchor="middle">([^<]*)<\/text>/g)].map((m) => ({

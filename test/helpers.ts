@@ -24,7 +24,7 @@ export function expectThrowNoLeak(fn: () => unknown): Error {
 
 /** Damped rotation y' = A y with A = [[-a, w], [-w, -a]] and its exact solution. */
 export const ROT = { a: 0.5, w: 2 };
-export function rotationField(t: number, y: tf.Tensor): tf.Tensor {
+export function rotationField(_t: number, y: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     // y1' = -a·y1 - w·y2, y2' = w·y1 - a·y2, applied row-wise to batch-first states [batch, 2].
     const M = tf.tensor2d([

@@ -317,12 +317,13 @@ export function linePlot(series: Series[], opts: PlotOptions): string {
     `<text transform="translate(16 ${px(pt + ph / 2)}) rotate(-90)" text-anchor="middle" ${FONT} font-size="12" fill="#111111">${escapeXml(opts.yLabel)}</text>`,
   );
 
-  // Legend, in the plot corner covering the fewest data points.
-  if (series.length > 0) {
+  // Legend (series with an empty name are left out), in the plot corner covering the fewest data points.
+  const named = series.map((s, i) => ({ s, i })).filter(({ s }) => s.name !== '');
+  if (named.length > 0) {
     const rowH = 16;
-    const longest = Math.max(...series.map((s) => s.name.length));
+    const longest = Math.max(...named.map(({ s }) => s.name.length));
     const lw = Math.min(pw - 8, 44 + longest * 6.6);
-    const lh = 8 + rowH * series.length;
+    const lh = 8 + rowH * named.length;
     const inset = 6;
     const corners: [number, number][] = [
       [pl + pw - lw - inset, pt + inset], // top right
@@ -343,8 +344,8 @@ export function linePlot(series: Series[], opts: PlotOptions): string {
     }
     const [lx, ly] = best;
     const items: string[] = [];
-    series.forEach((s, i) => {
-      const cy = ly + 4 + rowH * i + rowH / 2;
+    named.forEach(({ s, i }, row) => {
+      const cy = ly + 4 + rowH * row + rowH / 2;
       const dash = s.dashed ? ' stroke-dasharray="6,4"' : '';
       const col = escapeXml(colors[i]);
       items.push(
