@@ -10,16 +10,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as path from 'path';
-import { anneal, countNFE, errorEstimate, neuralODE, nfeLogger, power, solve, SolverRegularizer, stiffness } from '../src';
+import { anneal, countNFE, errorEstimate, neuralODE, nfeLogger, power, SolverRegularizer, stiffness } from '../src';
 import { numberArg, parseArgs } from './lib/args';
 import { chooseBackend } from './lib/backend';
 import { ProgressBar } from './lib/progress';
+import { spiralTrajectories } from './lib/spiral_system';
 import { gridOfPlots, linePlot, Series, writeFileEnsuringDir } from './lib/svg_plot';
-
-const A = [
-  [-0.1, 2],
-  [-2, -0.1],
-];
 
 interface Settings {
   epochs: number;
@@ -49,19 +45,6 @@ function initialConditions(n: number, seed: number, rmin: number, rmax: number, 
     const r = tf.randomUniform([n], rmin, rmax, 'float32', seed).arraySync() as number[];
     const th = tf.randomUniform([n], -thetaMax, thetaMax, 'float32', seed + 1).arraySync() as number[];
     return r.map((ri, i) => [ri * Math.cos(th[i]), ri * Math.sin(th[i])]);
-  });
-}
-
-function trajectories(y0: number[][], ts: number[]): tf.Tensor3D {
-  return tf.tidy(() => {
-    const At = tf.tensor2d(A);
-    const { ys } = solve((_t, y) => tf.matMul(tf.pow(y, 3) as tf.Tensor2D, At, false, true), tf.tensor2d(y0), {
-      tspan: [ts[0], ts[ts.length - 1]],
-      saveat: ts,
-      rtol: 1e-7,
-      atol: 1e-9,
-    });
-    return tf.stack(ys, 1) as tf.Tensor3D;
   });
 }
 
@@ -157,7 +140,7 @@ function plots(results: RunResult[], y0Test: number[][], ts: number[], s: Settin
   const nShow = Math.min(3, y0Test.length);
   // The true trajectories on a fine grid; the learned ones at the observation times.
   const fine = Array.from({ length: 150 }, (_, i) => (s.T * (i + 1)) / 150);
-  const truth = tf.tidy(() => trajectories(y0Test.slice(0, nShow), fine).arraySync() as number[][][]);
+  const truth = tf.tidy(() => spiralTrajectories(y0Test.slice(0, nShow), fine).arraySync() as number[][][]);
   const panels = results.map((r) => {
     const series: Series[] = [];
     for (let i = 0; i < nShow; i++) {
@@ -216,7 +199,7 @@ async function main(): Promise<void> {
   const ts = Array.from({ length: s.nTimes }, (_, i) => (s.T * (i + 1)) / s.nTimes);
   const y0Train = initialConditions(s.nTrain, 100 + s.seed, s.rmin, s.rmax, s.thetaMax);
   const y0Test = initialConditions(s.nTest, 200 + s.seed, s.rmin, s.rmax, s.thetaMax);
-  const data = { xTr: tf.tensor2d(y0Train), yTr: trajectories(y0Train, ts), xTe: tf.tensor2d(y0Test), yTe: trajectories(y0Test, ts), ts };
+  const data = { xTr: tf.tensor2d(y0Train), yTr: spiralTrajectories(y0Train, ts), xTe: tf.tensor2d(y0Test), yTe: spiralTrajectories(y0Test, ts), ts };
   const all: Record<string, () => SolverRegularizer[]> = {
     vanilla: () => [],
     error: () => [errorEstimate({ weight: s.lambdaError })],

@@ -4,7 +4,19 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { fileSystem, neuralODE, NeuralODE, power } from '../src';
+import { fileSystem, neuralODE, NeuralODE, NeuralODEOptions, power } from '../src';
+
+const OPTIONS: NeuralODEOptions = {
+  tspan: [0, 0.8],
+  solver: 'dopri5',
+  rtol: 1e-4,
+  atol: 1e-7,
+  dtmin: 1e-9,
+  dtmax: 0.5,
+  maxSteps: 500,
+  timeDependent: true,
+  saveat: [0.4, 0.8],
+};
 
 function buildModel(): tfl.Sequential {
   return tfl.sequential({
@@ -16,15 +28,7 @@ function buildModel(): tfl.Sequential {
           tfl.layers.dense({ units: 16, activation: 'tanh', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
           tfl.layers.dense({ units: 2, kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }),
         ],
-        tspan: [0, 0.8],
-        solver: 'dopri5',
-        rtol: 1e-4,
-        atol: 1e-7,
-        dtmin: 1e-9,
-        dtmax: 0.5,
-        maxSteps: 500,
-        timeDependent: true,
-        saveat: [0.4, 0.8],
+        ...OPTIONS,
       }),
       tfl.layers.flatten(),
       tfl.layers.dense({ units: 1, kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }),
@@ -52,18 +56,7 @@ describe('NeuralODE serialization', () => {
     const model = buildModel();
     const layer = model.layers[1] as NeuralODE;
     const config = layer.getConfig();
-    expect(config).toMatchObject({
-      tspan: [0, 0.8],
-      solver: 'dopri5',
-      rtol: 1e-4,
-      atol: 1e-7,
-      dtmin: 1e-9,
-      dtmax: 0.5,
-      maxSteps: 500,
-      timeDependent: true,
-      saveat: [0.4, 0.8],
-      dt0: null,
-    });
+    expect(config).toMatchObject({ ...OPTIONS, dt0: null });
     const vf = config.vectorField as unknown as { className: string }[];
     expect(vf.map((l) => l.className)).toEqual(['Power', 'Dense', 'Dense']);
     const copy = NeuralODE.fromConfig(NeuralODE, config) as NeuralODE;

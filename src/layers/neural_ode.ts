@@ -6,10 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { AdjointRecord, discreteAdjoint, PackedLayout, unpack } from '../adjoint/discrete';
-import { ArithmeticChoice } from '../solvers/arithmetic';
 import { InvalidArgumentError, SolverError } from '../solvers/errors';
-import { resolveOptions, ResolvedOptions } from '../solvers/options';
-import { SolverName } from '../solvers/registry';
+import { resolveOptions, ResolvedOptions, SOLVE_OPTION_KEYS, SolveOptions } from '../solvers/options';
 import { copyStats, SolveStats } from '../solvers/stats';
 import { RegularizerInputs, SolverRegularizer } from '../regularizers/base';
 import { RegularizerSpec, toRegularizer } from '../regularizers/registry';
@@ -19,26 +17,10 @@ import { LayerStack, SerializedLayer } from './vector_field';
 
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 
-export interface NeuralODEOptions {
-  /** Integration interval. Default [0, 1]. */
-  tspan?: [number, number];
-  /** Default 'tsit5'. */
-  solver?: SolverName;
-  /** Default 1e-3. */
-  rtol?: number;
-  /** Default 1e-6. */
-  atol?: number;
-  dt0?: number;
-  dtmin?: number;
-  dtmax?: number;
-  /** Maximum attempted steps per solve. Default 10000. */
-  maxSteps?: number;
-  /** Times at which to output the state: the output becomes [batch, times, ...features]. */
-  saveat?: number[];
+/** The solver options of `solve` (tspan, solver, rtol, atol, dt0, dtmin, dtmax, maxSteps, saveat, arithmetic), plus: */
+export interface NeuralODEOptions extends SolveOptions {
   /** Append t as an extra feature to the input of every vector-field layer. Default false. */
   timeDependent?: boolean;
-  /** Step arithmetic: 'auto' (default), 'host' or 'tensor'. */
-  arithmetic?: ArithmeticChoice;
 }
 
 export interface NeuralODEArgs extends NeuralODEOptions, LayerArgs {
@@ -57,19 +39,7 @@ export interface NeuralODEStats extends SolveStats {
   nfeBackward: number;
 }
 
-const OPTION_KEYS: (keyof NeuralODEOptions)[] = [
-  'tspan',
-  'solver',
-  'rtol',
-  'atol',
-  'dt0',
-  'dtmin',
-  'dtmax',
-  'maxSteps',
-  'saveat',
-  'timeDependent',
-  'arithmetic',
-];
+const OPTION_KEYS: readonly string[] = [...SOLVE_OPTION_KEYS, 'timeDependent'];
 
 export class NeuralODE extends tfl.layers.Layer {
   static className = 'NeuralODE';
@@ -101,7 +71,7 @@ export class NeuralODE extends tfl.layers.Layer {
     const options: NeuralODEOptions = {};
     const layerArgs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(rest)) {
-      if ((OPTION_KEYS as string[]).includes(k)) {
+      if (OPTION_KEYS.includes(k)) {
         if (v !== null && v !== undefined) (options as Record<string, unknown>)[k] = v;
       } else layerArgs[k] = v;
     }

@@ -48,7 +48,9 @@ export const DEFAULT_RTOL = 1e-3;
 export const DEFAULT_ATOL = 1e-6;
 export const DEFAULT_MAX_STEPS = 10000;
 
-const KNOWN_KEYS = new Set(['tspan', 'solver', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat', 'arithmetic']);
+/** The keys of `SolveOptions`. */
+export const SOLVE_OPTION_KEYS: readonly (keyof SolveOptions)[] = ['tspan', 'solver', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat', 'arithmetic'];
+const KNOWN_KEYS: ReadonlySet<string> = new Set(SOLVE_OPTION_KEYS);
 
 function positive(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
