@@ -131,8 +131,11 @@ export function integrate<Term, S>(
           stepper.disposeState(attempt.state);
         }
         if (stepper.adaptive) {
-          // A short step clipped to land on a target may propose a short next step; only a
-          // controller that shrinks below dtmin on its own is a failure.
+          // A step shortened to land on a target says little about the step size the dynamics
+          // allow: resume from the proposal made before the clip when that is larger (otherwise
+          // every saveat time would shrink the steps after it). And only a controller that
+          // shrinks below dtmin on its own is a failure.
+          if (accept && clipped) dtNext = Math.max(dtNext, dt);
           if (dtNext < o.dtmin && (!accept || !clipped)) {
             fail(
               'dt_below_dtmin',
