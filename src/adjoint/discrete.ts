@@ -80,7 +80,7 @@ export function discreteAdjoint(
     const f = (t: number, y: tf.Tensor): tf.Tensor => field(t, y, params);
     const stops = nextStops;
     nextStops = [];
-    const { ys, ts, stats, stepStates } = solveResolved(f, x, stops.length ? { ...opts, tstops: stops } : opts, true);
+    const { ys, stats, stepStates, outputStep } = solveResolved(f, x, stops.length ? { ...opts, tstops: stops } : opts, true);
     record.forward = stats;
     const n = stats.nAccepted;
     layout = { nOut: ys.length, stateSize: x.size, nSteps: n };
@@ -99,12 +99,7 @@ export function discreteAdjoint(
     const dt = stats.dt.slice();
     const outLayout = { ...layout };
     // Output i is the state at the end of accepted step endOf[i] (or the initial state: -1).
-    const endOf = ts.map((time) => {
-      if (time === opts.t0) return -1;
-      const j = t.findIndex((tj, i) => tj + dt[i] === time);
-      if (j < 0) throw new Error(`internal: no accepted step ends at output time ${time}`);
-      return j;
-    });
+    const endOf = outputStep;
 
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
       const { nOut, stateSize, nSteps } = outLayout;

@@ -22,6 +22,8 @@ export interface SolveResult {
 export interface IntegrateResult extends SolveResult {
   /** State at the start of every accepted step (only with `keepStepStates`); owned by the caller. */
   stepStates: tf.Tensor[];
+  /** For each output, the index of the accepted step it ends (−1: the initial state). */
+  outputStep: number[];
 }
 
 const SNAP = 1e-9;
@@ -46,6 +48,7 @@ export function integrate<Term, S>(
   const ys: tf.Tensor[] = [];
   const ts: number[] = [];
   const stepStates: tf.Tensor[] = [];
+  const outputStep: number[] = [];
   let nonFiniteRejects = 0;
   const fail = (code: SolverError['code'], msg: string): never => {
     throw new SolverError(code, msg, stats, t);
@@ -76,6 +79,7 @@ export function integrate<Term, S>(
     if (saveat && saveat[0] === t0) {
       ys.push(tf.clone(y0));
       ts.push(t0);
+      outputStep.push(-1);
     }
     if (targets.length === 0 || targets[targets.length - 1] !== t1) targets.push(t1);
     y = tf.clone(y0);
@@ -148,6 +152,7 @@ export function integrate<Term, S>(
       if (saveat && requested.has(target)) {
         ys.push(tf.clone(y));
         ts.push(target);
+        outputStep.push(stats.nAccepted - 1);
       }
     }
     if (saveat) {
@@ -155,9 +160,10 @@ export function integrate<Term, S>(
     } else {
       ys.push(y);
       ts.push(t1);
+      outputStep.push(stats.nAccepted - 1);
     }
     y = null;
-    return { ys, ts, stats, stepStates };
+    return { ys, ts, stats, stepStates, outputStep };
   } catch (e) {
     y?.dispose();
     ys.forEach((x) => x.dispose());
