@@ -45,7 +45,7 @@ export function countedVectorField(f: VectorField, stats: SolveStats): VectorFie
 /** Internal: solve with resolved options, optionally keeping the start state of every accepted step. */
 export function solveResolved(f: VectorField, y0: tf.Tensor, o: ResolvedOptions, keepStepStates = false): IntegrateResult {
   const stats = emptyStats();
-  const stepper = rkStepper(getTableau(o.solver), chooseArithmetic(o.arithmetic));
+  const stepper = rkStepper(getTableau(o.solver), chooseArithmetic(o.arithmetic, y0.size));
   return integrate(stepper, countedVectorField(f, stats), y0, o, stats, keepStepStates);
 }
 
