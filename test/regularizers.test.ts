@@ -97,12 +97,19 @@ describe('regularizer gradients equal autodiff through the unrolled accepted ste
   // rounding alone: measured for a penalty on its own 1.2e-5..6.4e-5 (cpu) and 1.4e-4 (wasm)
   // relative for the error estimate, 1.5e-5 (wasm) for stiffness; with a data loss below 1e-5.
   // The penalties alone are compared at 3e-4 and 5e-5, the sum with a data loss at 1e-5.
+  //
+  // With 'host' arithmetic (the cpu/wasm default) the stored forward states differ from the
+  // reference's in the last bit, which E and S amplify. Measured worst relative differences:
+  // E alone 2.0e-3 (cpu), S alone 8.6e-4 (cpu) / 1.8e-3 (wasm), both with a data loss 1.8e-5.
   test.each([
-    ['errorEstimate alone, relative 3e-4', [errorEstimate({ weight: 5 })], 0, 3e-4],
-    ['stiffness alone, relative 5e-5', [stiffness({ weight: 0.2 })], 0, 5e-5],
-    ['both + data loss, relative 1e-5', [errorEstimate({ weight: 5 }), stiffness({ weight: 0.2 })], 1, 1e-5],
-  ] as [string, SolverRegularizer[], number, number][])('%s', (_name, regs, dataWeight, tolerance) => {
-    const { model, layer } = modelWith(regs, { rtol: 1e-2, atol: 1e-3, arithmetic: 'tensor', tspan: [0, 2] });
+    ['errorEstimate alone, tensor arithmetic, relative 3e-4', [errorEstimate({ weight: 5 })], 0, 3e-4, 'tensor'],
+    ['stiffness alone, tensor arithmetic, relative 5e-5', [stiffness({ weight: 0.2 })], 0, 5e-5, 'tensor'],
+    ['both + data loss, tensor arithmetic, relative 1e-5', [errorEstimate({ weight: 5 }), stiffness({ weight: 0.2 })], 1, 1e-5, 'tensor'],
+    ['errorEstimate alone, host arithmetic, relative 5e-3', [errorEstimate({ weight: 5 })], 0, 5e-3, 'host'],
+    ['stiffness alone, host arithmetic, relative 5e-3', [stiffness({ weight: 0.2 })], 0, 5e-3, 'host'],
+    ['both + data loss, host arithmetic, relative 5e-5', [errorEstimate({ weight: 5 }), stiffness({ weight: 0.2 })], 1, 5e-5, 'host'],
+  ] as [string, SolverRegularizer[], number, number, 'host' | 'tensor'][])('%s', (_name, regs, dataWeight, tolerance, arithmetic) => {
+    const { model, layer } = modelWith(regs, { rtol: 1e-2, atol: 1e-3, arithmetic, tspan: [0, 2] });
     const x = tf.randomNormal([4, 2], 0, 1, 'float32', 2);
     const R = tf.randomNormal([4, 2], 0, 1, 'float32', 3);
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -135,8 +142,8 @@ describe('regularizer gradients equal autodiff through the unrolled accepted ste
     const gxRef = tf.grad(unrolled)(x);
     const { grads: gRef } = tf.variableGrads(() => unrolled(x), vars);
     const rel = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / tf.max(tf.abs(b)).dataSync()[0]);
-    expect(rel(gx, gxRef)).toBeLessThan(tolerance);
-    for (const v of vars) expect(rel(grads[v.name], gRef[v.name])).toBeLessThan(tolerance);
+    const worst = Math.max(rel(gx, gxRef), ...vars.map((v) => rel(grads[v.name], gRef[v.name])));
+    expect(worst).toBeLessThan(tolerance);
     tf.dispose([x, R, gx, gxRef, ...Object.values(grads), ...Object.values(gRef)]);
     model.dispose();
   });
