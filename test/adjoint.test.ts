@@ -9,6 +9,7 @@ import { resolveOptions, SolveOptions } from '../src/solvers/options';
 import { getTableau } from '../src/solvers/registry';
 import { rkStepTensor } from '../src/solvers/rk_stepper';
 import { SolveStats } from '../src/solvers/stats';
+import { maxRelErr } from './helpers';
 
 const B = 3;
 const D = 2;
@@ -77,16 +78,6 @@ function unrolledLoss(
     if (outTimes.includes(stats.t[j] + dt)) outs.push(y);
   });
   return tf.add(tf.sum(tf.mul(tf.stack(outs), spec.stateWeights)), reg) as tf.Scalar;
-}
-
-function maxRelErr(a: tf.Tensor, b: tf.Tensor): number {
-  const av = a.dataSync();
-  const bv = b.dataSync();
-  let scale = 0;
-  for (let i = 0; i < bv.length; i++) scale = Math.max(scale, Math.abs(bv[i]));
-  let m = 0;
-  for (let i = 0; i < av.length; i++) m = Math.max(m, Math.abs(av[i] - bv[i]) / Math.max(scale, 1e-12));
-  return m;
 }
 
 const CASES: [string, string, boolean, number[] | undefined][] = [

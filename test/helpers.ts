@@ -41,8 +41,20 @@ export function rotationExact(y0: [number, number], t: number): [number, number]
   return [e * (c * y0[0] - s * y0[1]), e * (s * y0[0] + c * y0[1])];
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+/** max |a − b| over all elements (the lengths must match). */
+export function maxAbsDiff(a: ArrayLike<number> | tf.Tensor, b: ArrayLike<number> | tf.Tensor): number {
+  const av = a instanceof tf.Tensor ? a.dataSync() : a;
+  const bv = b instanceof tf.Tensor ? b.dataSync() : b;
+  expect(av.length).toBe(bv.length);
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  for (let i = 0; i < av.length; i++) m = Math.max(m, Math.abs(av[i] - bv[i]));
   return m;
+}
+
+/** max |a − b| / max |b|: the relative error of `a` against the reference `b`, scaled by its largest entry. */
+export function maxRelErr(a: tf.Tensor, b: tf.Tensor): number {
+  const bv = b.dataSync();
+  let scale = 0;
+  for (let i = 0; i < bv.length; i++) scale = Math.max(scale, Math.abs(bv[i]));
+  return maxAbsDiff(a, b) / Math.max(scale, 1e-12);
 }

@@ -4,6 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystem } from '../src/io/file_system';
+import { maxAbsDiff } from './helpers';
 
 /** dense 3->4 relu -> dense 2, with fixed layer names so the weight names are predictable. */
 function makeModel(): tfl.Sequential {
@@ -32,11 +33,6 @@ function predict(model: tfl.LayersModel): number[] {
     const y = model.predict(tf.tensor2d(INPUT)) as tf.Tensor;
     return Array.from(y.dataSync());
   });
-}
-
-function maxAbsDiff(a: number[], b: number[]): number {
-  expect(a.length).toBe(b.length);
-  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 }
 
 function readModelJSON(dir: string): Record<string, any> {

@@ -5,6 +5,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fileSystem, neuralODE, NeuralODE, NeuralODEOptions, power } from '../src';
+import { maxAbsDiff } from './helpers';
 
 const OPTIONS: NeuralODEOptions = {
   tspan: [0, 0.8],
@@ -45,10 +46,6 @@ async function roundTrip(model: tfl.LayersModel): Promise<tfl.LayersModel> {
     }),
   );
   return tfl.loadLayersModel(tf.io.fromMemory(saved!));
-}
-
-function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 }
 
 describe('NeuralODE serialization', () => {

@@ -98,8 +98,6 @@ export function discreteAdjoint(
     const t = stats.t.slice();
     const dt = stats.dt.slice();
     const outLayout = { ...layout };
-    // Output i is the state at the end of accepted step endOf[i] (or the initial state: -1).
-    const endOf = outputStep;
 
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
       const { nOut, stateSize, nSteps } = outLayout;
@@ -110,7 +108,8 @@ export function discreteAdjoint(
       let lambda: tf.Tensor = tf.zerosLike(x);
       let pGrads: tf.Tensor[] = params.map((p) => tf.zerosLike(p));
       const addOutputs = (j: number): void => {
-        endOf.forEach((e, i) => {
+        // Output i is the state at the end of accepted step outputStep[i] (−1: the initial state).
+        outputStep.forEach((e, i) => {
           if (e !== j) return;
           const next = tf.add(lambda, dyStates[i]);
           lambda.dispose();

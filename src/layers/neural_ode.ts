@@ -13,6 +13,7 @@ import { RegularizerInputs, SolverRegularizer } from '../regularizers/base';
 import { RegularizerSpec, toRegularizer } from '../regularizers/registry';
 import { serializeObject } from '../serialization';
 import { getTableau } from '../solvers/registry';
+import { ButcherTableau } from '../solvers/tableau';
 import { LayerStack, SerializedLayer } from './vector_field';
 
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
@@ -51,13 +52,7 @@ export class NeuralODE extends tfl.layers.Layer {
   private op: ((x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor) | null = null;
   private layout: (() => PackedLayout) | null = null;
   private readonly record: AdjointRecord = { forward: null, nfeBackward: 0 };
-  /**
-   * Per-step error estimates E_j of the last call. With regularizers the layer keeps this tensor
-   * until its next call (or dispose); without, it lives only in the caller's tidy scope.
-   */
-  lastErrorEstimates: tf.Tensor1D | null = null;
-  /** Per-step stiffness estimates S_j of the last call (for regularizers). */
-  lastStiffnessEstimates: tf.Tensor1D | null = null;
+  private readonly tableau: ButcherTableau;
   /** The layer's solver-heuristic regularizers (their `weight` may be changed between epochs). */
   readonly regularizers: SolverRegularizer[];
   private lastRegInputs: RegularizerInputs | null = null;
@@ -81,6 +76,7 @@ export class NeuralODE extends tfl.layers.Layer {
       throw new InvalidArgumentError(`Option 'timeDependent' must be a boolean, got ${String(timeDependent)}.`);
     }
     this.resolved = resolveOptions(solveOpts);
+    this.tableau = getTableau(this.resolved.solver);
     this.options = Object.freeze({ ...options });
     this.vectorField = new LayerStack(vectorField as (tfl.layers.Layer | SerializedLayer)[], timeDependent ?? false, customObjects);
     this.supportsMasking = false;
@@ -88,7 +84,7 @@ export class NeuralODE extends tfl.layers.Layer {
       throw new InvalidArgumentError("Option 'regularizers' must be an array, e.g. [errorEstimate({weight: 100})].");
     }
     this.regularizers = (regularizers ?? []).map((r) => toRegularizer(r, customObjects));
-    if (this.regularizers.some((r) => r.shortName === 'stiffness') && !getTableau(this.resolved.solver).stiffnessStages) {
+    if (this.regularizers.some((r) => r.shortName === 'stiffness') && !this.tableau.stiffnessStages) {
       throw new InvalidArgumentError(
         `The stiffness regularizer needs a solver with a stiffness estimate ('tsit5' or 'dopri5'); '${this.resolved.solver}' has none.`,
       );
@@ -151,17 +147,14 @@ export class NeuralODE extends tfl.layers.Layer {
       tf.keep(error);
       tf.keep(stiffness);
     }
-    this.lastErrorEstimates = error;
-    this.lastStiffnessEstimates = stiffness;
     const stats = this.record.forward!;
-    const tab = getTableau(this.resolved.solver);
     this.lastRegInputs = {
       error,
       stiffness,
       dt: stats.dt.slice(),
       t: stats.t.slice(),
-      stabilitySize: tab.stabilitySize,
-      hasStiffness: tab.stiffnessStages !== undefined,
+      stabilitySize: this.tableau.stabilitySize,
+      hasStiffness: this.tableau.stiffnessStages !== undefined,
       stops,
     };
     this.nfeForwardTotal += stats.nfe;
@@ -193,13 +186,24 @@ export class NeuralODE extends tfl.layers.Layer {
     });
   }
 
+  /**
+   * Per-step error estimates E_j of the last call. With regularizers the layer keeps this tensor
+   * until its next call (or dispose); without, it lives only in the caller's tidy scope.
+   */
+  get lastErrorEstimates(): tf.Tensor1D | null {
+    return this.lastRegInputs?.error ?? null;
+  }
+
+  /** Per-step stiffness estimates S_j of the last call (kept like `lastErrorEstimates`). */
+  get lastStiffnessEstimates(): tf.Tensor1D | null {
+    return this.lastRegInputs?.stiffness ?? null;
+  }
+
   private releaseEstimates(): void {
-    if (this.regularizers.length > 0) {
-      this.lastErrorEstimates?.dispose();
-      this.lastStiffnessEstimates?.dispose();
+    if (this.regularizers.length > 0 && this.lastRegInputs) {
+      this.lastRegInputs.error.dispose();
+      this.lastRegInputs.stiffness.dispose();
     }
-    this.lastErrorEstimates = null;
-    this.lastStiffnessEstimates = null;
     this.lastRegInputs = null;
   }
 
