@@ -1,0 +1,222 @@
+/**
+ * One step of an SRI method (Rößler 2010) for an Itô SDE with diagonal noise,
+ * dy = f(t, y) dt + g(t, y) ⊙ dW, written with tfjs ops only so that tfjs autodiff can differentiate
+ * it: the forward solve uses it, and the discrete adjoint replays accepted steps with it from the
+ * stored start state and the stored noise (dW, dZ).
+ *
+ * With chi1 = (ΔW² − h)/(2√h), chi2 = (ΔW + ΔZ/√3)/2, chi3 = (ΔW³ − 3hΔW)/(6h) (elementwise):
+ *
+ *   H0_i = y + h Σ_j A0_ij k_j + chi2 ⊙ Σ_j B0_ij g_j,   k_i = f(t + c0_i h, H0_i)
+ *   H1_i = y + h Σ_j A1_ij k_j + √h  Σ_j B1_ij g_j,      g_i = g(t + c1_i h, H1_i)
+ *   E2 = chi2 ⊙ Σ β3_i g_i + chi3 ⊙ Σ β4_i g_i
+ *   y1 = y + h Σ α_i k_i + ΔW ⊙ Σ β1_i g_i + chi1 ⊙ Σ β2_i g_i + E2
+ *   EEst = RMS((δ·E1 + E2) / (atol + max(|y|, |y1|)·rtol)),  E1 = h Σ_{i < errorDriftStages} k_i
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { rmsTensor, Term } from '../arithmetic';
+import { InvalidArgumentError } from '../errors';
+import { Tolerances, VectorField } from '../stepper';
+import { SriStagePlan, SriTableau } from './tableau';
+
+/** The drift f(t, y): a tensor shaped like y (the same contract as an ODE `VectorField`). */
+export type DriftFn = VectorField;
+
+/** The diffusion g(t, y) of diagonal noise: a tensor shaped like y, multiplied elementwise by dW. */
+export type DiffusionFn = (t: number, y: tf.Tensor) => tf.Tensor;
+
+export interface SriStepResult {
+  readonly y1: tf.Tensor;
+  /** Scaled error estimate EEst as a scalar tensor (when requested). */
+  readonly error?: tf.Scalar;
+  /**
+   * Stiffness estimate ‖k_q − k_p‖ / ‖H0_q − H0_p‖ (RMS norms) as a scalar tensor, or 0 where that
+   * ratio is float32 noise (when requested and the method has one).
+   */
+  readonly stiffness?: tf.Scalar;
+  /**
+   * The bool scalar that decided `stiffness`: true where the ratio was used, false where it was set to 0.
+   * Pass it back as `want.stiffnessReliable` to make a replay take the same decision.
+   */
+  readonly stiffnessReliable?: tf.Scalar;
+}
+
+/** What a step should compute besides the new state. */
+export interface SriStepRequest {
+  readonly error?: boolean;
+  readonly stiffness?: boolean;
+  /**
+   * A decision for the stiffness estimate made earlier (e.g. by the forward pass whose step this
+   * replays), used instead of recomputing it. Any dtype; nonzero means "use the ratio".
+   */
+  readonly stiffnessReliable?: tf.Tensor;
+}
+
+/**
+ * The rule of `stiffnessRatio` (rk_stepper.ts) as tensor ops, with no read-back: the ratio is used
+ * when the numerator is finite and the denominator's RMS is finite, positive and above 1e-5 times the
+ * RMS of the later stage argument (float32 rounding level); decided on mean squares. Every op here has
+ * a registered (zero) gradient, so the mask can sit on the tape.
+ */
+function stiffnessMask(num: tf.Scalar, denMs: tf.Scalar, scaleMs: tf.Scalar): tf.Scalar {
+  const f32 = (x: tf.Tensor): tf.Tensor => tf.cast(x, 'float32');
+  const finite = tf.mul(f32(tf.isFinite(num)), f32(tf.isFinite(denMs)));
+  const notTiny = tf.sub(1, f32(tf.greaterEqual(tf.mul(scaleMs, 1e-10), denMs)));
+  const positive = tf.sub(1, f32(tf.greaterEqual(0, denMs)));
+  return tf.greaterEqual(tf.mul(tf.mul(finite, notTiny), positive), 0.5) as tf.Scalar;
+}
+
+/** Σ c_i·v_i over nonzero coefficients, or null when there is none. */
+function weighted(terms: readonly (readonly [number, tf.Tensor | null])[]): tf.Tensor | null {
+  const parts: tf.Tensor[] = [];
+  for (const [c, v] of terms) {
+    if (c === 0) continue;
+    if (v === null) throw new Error('SRI step: a skipped stage has a nonzero weight (tableau plan is inconsistent).');
+    parts.push(c === 1 ? v : tf.mul(v, c));
+  }
+  if (parts.length === 0) return null;
+  return parts.length === 1 ? parts[0] : tf.addN(parts);
+}
+
+/**
+ * base + Σ_k mult_k ⊙ part_k over the non-null parts (a mult may be a number or an elementwise tensor);
+ * `base` itself when every part is null.
+ */
+function accumulate(base: tf.Tensor, parts: readonly (readonly [number | tf.Tensor, tf.Tensor | null])[]): tf.Tensor {
+  let out = base;
+  for (const [m, p] of parts) {
+    if (p === null) continue;
+    out = tf.add(out, typeof m === 'number' ? (m === 1 ? p : tf.mul(p, m)) : tf.mul(m, p));
+  }
+  return out;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function checkArgs(tab: SriTableau, y: tf.Tensor, h: number, dW: tf.Tensor, dZ: tf.Tensor): void {
+  if (!(h > 0 && Number.isFinite(h))) {
+    throw new InvalidArgumentError(`sriStep('${tab.name}'): h = ${h}; the step size must be a finite number > 0 (integrate forward in time).`);
+  }
+  for (const [label, x] of [['dW', dW], ['dZ', dZ]] as const) {
+    if (!sameShape(x.shape, y.shape)) {
+      throw new InvalidArgumentError(
+        `sriStep('${tab.name}'): ${label} has shape [${x.shape}] but y has shape [${y.shape}]; pass one increment per state element (diagonal noise).`,
+      );
+    }
+  }
+}
+
+function checkOutput(tab: SriTableau, what: 'drift' | 'diffusion', out: tf.Tensor, y: tf.Tensor): void {
+  if (!sameShape(out.shape, y.shape)) {
+    const fix = what === 'diffusion' ? 'diagonal noise: g(t, y) must return one coefficient per state element' : 'f(t, y) must return a tensor shaped like y';
+    throw new InvalidArgumentError(`sriStep('${tab.name}'): the ${what} returned shape [${out.shape}] for a state of shape [${y.shape}]; ${fix}.`);
+  }
+}
+
+/**
+ * One SRI step from (t, y) to t + h with the Brownian increment dW ~ N(0, h) and an independent
+ * dZ ~ N(0, h) per state element (dZ = 2√3·H with H the space-time Lévy area of the step). Only h > 0
+ * is supported. Evaluates f and g `tab.evaluationsPerStep` times (4 + 4 for SOSRI/SOSRI2, 2 + 4 for
+ * SRIW1). Returns y1 and, on request, the scaled error estimate EEst and the stiffness estimate with
+ * the decision that produced it. Intermediate tensors are freed; the results belong to the caller.
+ */
+export function sriStep(
+  tab: SriTableau,
+  f: DriftFn,
+  g: DiffusionFn,
+  t: number,
+  y: tf.Tensor,
+  h: number,
+  dW: tf.Tensor,
+  dZ: tf.Tensor,
+  tol: Tolerances,
+  want: SriStepRequest = {},
+): SriStepResult {
+  checkArgs(tab, y, h, dW, dZ);
+  const wantError = want.error === true;
+  const stiff = want.stiffness ? tab.stiffnessStages : undefined;
+  const out = tf.tidy(() => {
+    const sqrtH = Math.sqrt(h);
+    const dW2 = tf.square(dW);
+    const chi1 = tf.mul(tf.sub(dW2, h), 1 / (2 * sqrtH));
+    const chi2 = tf.mul(tf.add(dW, tf.mul(dZ, 1 / Math.sqrt(3))), 0.5);
+    const chi3 = tf.mul(tf.mul(dW, tf.sub(dW2, 3 * h)), 1 / (6 * h));
+
+    const s = tab.stages;
+    const k: (tf.Tensor | null)[] = [];
+    const gs: (tf.Tensor | null)[] = [];
+    const H0: (tf.Tensor | null)[] = [];
+    const stage = (plan: SriStagePlan, first: tf.Tensor | null | undefined, evaluate: () => tf.Tensor): tf.Tensor | null =>
+      plan === 'skip' ? null : plan === 'first' ? (first ?? null) : evaluate();
+    for (let i = 0; i < s; i++) {
+      const H0i =
+        tab.driftPlan[i] === 'evaluate'
+          ? accumulate(y, [
+              [h, weighted(tab.A0[i].map((a, j) => [a, k[j]] as const))],
+              [chi2, weighted(tab.B0[i].map((b, j) => [b, gs[j]] as const))],
+            ])
+          : null;
+      H0.push(H0i);
+      k.push(
+        stage(tab.driftPlan[i], k[0], () => {
+          const ki = f(t + tab.c0[i] * h, H0i as tf.Tensor);
+          if (i === 0) checkOutput(tab, 'drift', ki, y);
+          return ki;
+        }),
+      );
+      gs.push(
+        stage(tab.diffusionPlan[i], gs[0], () => {
+          const H1i = accumulate(y, [
+            [h, weighted(tab.A1[i].map((a, j) => [a, k[j]] as const))],
+            [sqrtH, weighted(tab.B1[i].map((b, j) => [b, gs[j]] as const))],
+          ]);
+          const gi = g(t + tab.c1[i] * h, H1i);
+          if (i === 0) checkOutput(tab, 'diffusion', gi, y);
+          return gi;
+        }),
+      );
+    }
+
+    const sumG = (beta: readonly number[]): tf.Tensor | null => weighted(beta.map((b, j) => [b, gs[j]] as const));
+    const E2 = accumulate(tf.zerosLike(y), [
+      [chi2, sumG(tab.beta3)],
+      [chi3, sumG(tab.beta4)],
+    ]);
+    const y1 = accumulate(y, [
+      [h, weighted(tab.alpha.map((a, j) => [a, k[j]] as const))],
+      [dW, sumG(tab.beta1)],
+      [chi1, sumG(tab.beta2)],
+      [1, E2],
+    ]);
+    const results: tf.Tensor[] = [y1];
+    if (wantError) {
+      const terms: Term[] = [[1, E2]];
+      for (let j = 0; j < tab.errorDriftStages; j++) terms.push([tab.delta * h, k[j] as tf.Tensor]);
+      results.push(rmsTensor(terms, { ref0: y, ref1: y1, atol: tol.atol, rtol: tol.rtol }));
+    }
+    if (stiff) {
+      const [p, q] = stiff;
+      const kp = k[p] as tf.Tensor;
+      const kq = k[q] as tf.Tensor;
+      const Hp = H0[p] as tf.Tensor;
+      const Hq = H0[q] as tf.Tensor;
+      const num = rmsTensor([[1, kq], [-1, kp]]);
+      const dH = tf.sub(Hq, Hp);
+      const denMs = tf.mean(tf.square(dH)) as tf.Scalar;
+      const reliable = want.stiffnessReliable
+        ? (tf.notEqual(tf.reshape(want.stiffnessReliable, []), 0) as tf.Scalar)
+        : stiffnessMask(num, denMs, tf.mean(tf.square(Hq)) as tf.Scalar);
+      // The denominator of the unused branch is 1, so a zero or tiny ‖ΔH‖ gives neither Inf nor NaN gradients.
+      const den = tf.where(reliable, rmsTensor([[1, dH]]), tf.onesLike(num));
+      const ratio = tf.where(reliable, tf.div(num, den), tf.zerosLike(num));
+      results.push(ratio, reliable);
+    }
+    return results;
+  });
+  let n = 1;
+  const error = wantError ? (out[n++] as tf.Scalar) : undefined;
+  const stiffness = stiff ? (out[n++] as tf.Scalar) : undefined;
+  const stiffnessReliable = stiff ? (out[n++] as tf.Scalar) : undefined;
+  return { y1: out[0], error, stiffness, stiffnessReliable };
+}
