@@ -16,24 +16,26 @@ export type { SolverErrorCode } from './solvers/errors';
 
 // Gradients
 export { discreteAdjoint } from './adjoint/discrete';
-export type { ParametricField, AdjointRecord } from './adjoint/discrete';
+export type { ParametricField, AdjointRecord, DiscreteAdjoint } from './adjoint/discrete';
 
 // Layers
 export { NeuralODE, neuralODE } from './layers/neural_ode';
 export type { NeuralODEArgs, NeuralODEOptions, NeuralODEStats } from './layers/neural_ode';
 export type { SerializedLayer } from './layers/vector_field';
+export { DELayer, isDELayer } from './layers/de_layer';
+export type { DELayerStats } from './layers/de_layer';
 export { Power, power } from './layers/power';
 export type { PowerArgs } from './layers/power';
 
 // Callbacks
-export { NFELogger, nfeLogger, countNFE, findNeuralODELayers } from './callbacks/nfe';
+export { NFELogger, nfeLogger, countNFE, findDELayers, findNeuralODELayers } from './callbacks/nfe';
 
 // IO
 export { fileSystem } from './io/file_system';
 
 // Regularizers
 export { SolverRegularizer } from './regularizers/base';
-export type { RegularizerInputs } from './regularizers/base';
+export type { RegularizerInputs, SolverEstimate } from './regularizers/base';
 export { ErrorEstimateRegularizer, errorEstimate } from './regularizers/error_estimate';
 export type { ErrorEstimateArgs } from './regularizers/error_estimate';
 export { StiffnessRegularizer, stiffness } from './regularizers/stiffness';

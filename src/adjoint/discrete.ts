@@ -13,12 +13,13 @@
  * one step's activations at a time. Rejected steps and controller arithmetic cost nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ResolvedOptions } from '../solvers/options';
+import { InvalidArgumentError } from '../solvers/errors';
+import { resolveOptions, ResolvedOptions, SolveOptions } from '../solvers/options';
 import { getTableau } from '../solvers/registry';
 import { rkStepTensor } from '../solvers/rk_stepper';
-import { solveResolved } from '../solvers/solve';
+import { checkState, solveResolved } from '../solvers/solve';
 import { SolveStats } from '../solvers/stats';
-import { vjp } from './vjp';
+import { gradientDepth, vjp } from './vjp';
 
 /** A vector field with explicit parameters: gradients are taken with respect to `params`. */
 export type ParametricField = (t: number, y: tf.Tensor, params: readonly tf.Tensor[]) => tf.Tensor;
@@ -54,21 +55,30 @@ export function unpack(
   return { states, error, stiffness };
 }
 
-/**
- * Builds `op(x, ...params) -> packed` with the discrete-adjoint gradient. `record` receives the
- * statistics of each pass; `layout` of the last forward pass is returned by `lastLayout()`.
- */
-export function discreteAdjoint(
-  field: ParametricField,
-  opts: ResolvedOptions,
-  record: AdjointRecord = { forward: null, nfeBackward: 0 },
-): {
+const HIGHER_ORDER =
+  'Higher-order gradients (a gradient of a gradient) through the discrete adjoint are not supported: its reverse pass is not itself differentiable. Take first-order gradients only (model.fit, tf.grads, optimizer.minimize).';
+
+/** The packed op and what it exposes to the layer (internal: takes resolved options). */
+export interface PackedAdjointOp {
   op: (x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor;
   lastLayout: () => PackedLayout;
   record: AdjointRecord;
   /** Times the next forward solve must step exactly onto (used once, then cleared). */
   setNextStops: (stops: number[]) => void;
-} {
+}
+
+/**
+ * Builds `op(x, ...params) -> packed` with the discrete-adjoint gradient. `record` receives the
+ * statistics of each pass; `layout` of the last forward pass is returned by `lastLayout()`.
+ *
+ * Parameters that are `tf.Variable`s are read live in the reverse pass; any other parameter
+ * tensor is saved with the op (it may be an intermediate that the forward scope disposes).
+ */
+export function discreteAdjointOp(
+  field: ParametricField,
+  opts: ResolvedOptions,
+  record: AdjointRecord = { forward: null, nfeBackward: 0 },
+): PackedAdjointOp {
   const tab = getTableau(opts.solver);
   const tol = { atol: opts.atol, rtol: opts.rtol };
   let layout: PackedLayout = { nOut: 0, stateSize: 0, nSteps: 0 };
@@ -77,6 +87,7 @@ export function discreteAdjoint(
   const op = tf.customGrad((...args: unknown[]) => {
     const save = args.pop() as tf.GradSaveFunc;
     const [x, ...params] = args as tf.Tensor[];
+    if (gradientDepth() > 1) throw new InvalidArgumentError(HIGHER_ORDER);
     const f = (t: number, y: tf.Tensor): tf.Tensor => field(t, y, params);
     const stops = nextStops;
     nextStops = [];
@@ -90,23 +101,30 @@ export function discreteAdjoint(
       tf.tensor1d(n > 0 && stats.stiffnessEstimate.length === n ? stats.stiffnessEstimate : new Array<number>(n).fill(0)),
     ]);
     tf.dispose(ys);
-    // save() keeps clones (sharing data) when the tape is on and nothing otherwise.
-    save(stepStates);
+    // save() keeps clones (sharing data) when the tape is on and nothing otherwise. Variables stay
+    // alive with their layer; other parameters may be intermediates of the caller's forward scope.
+    const plainParams = params.filter((p) => !(p instanceof tf.Variable));
+    save([...stepStates, ...plainParams]);
     tf.dispose(stepStates);
 
     // Plain numbers for the reverse sweep.
     const t = stats.t.slice();
     const dt = stats.dt.slice();
+    const stiffnessActive = stats.stiffnessEstimate.map((s) => s !== 0);
     const outLayout = { ...layout };
+    const xShape = x.shape.slice();
 
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+      if (gradientDepth() > 0) throw new InvalidArgumentError(HIGHER_ORDER);
       const { nOut, stateSize, nSteps } = outLayout;
-      const dyStates = tf.split(tf.slice(dy, 0, nOut * stateSize), nOut).map((d) => tf.reshape(d, x.shape));
+      let plainIndex = nSteps;
+      const ps = params.map((p) => (p instanceof tf.Variable ? p : saved[plainIndex++]));
+      const dyStates = tf.split(tf.slice(dy, 0, nOut * stateSize), nOut).map((d) => tf.reshape(d, xShape));
       const dyRest = tf.slice(dy, nOut * stateSize, 2 * nSteps).dataSync();
       const dE = Array.from(dyRest.subarray(0, nSteps));
       const dS = Array.from(dyRest.subarray(nSteps));
-      let lambda: tf.Tensor = tf.zerosLike(x);
-      let pGrads: tf.Tensor[] = params.map((p) => tf.zerosLike(p));
+      let lambda: tf.Tensor = tf.zeros(xShape);
+      let pGrads: tf.Tensor[] = ps.map((p) => tf.zerosLike(p));
       const addOutputs = (j: number): void => {
         // Output i is the state at the end of accepted step outputStep[i] (−1: the initial state).
         outputStep.forEach((e, i) => {
@@ -119,20 +137,20 @@ export function discreteAdjoint(
       let nfe = 0;
       const counted = (tt: number, y: tf.Tensor): tf.Tensor => {
         nfe++;
-        return field(tt, y, params);
+        return field(tt, y, ps);
       };
       for (let j = nSteps - 1; j >= 0; j--) {
         addOutputs(j);
         const yj = saved[j];
         const lam = lambda;
-        const want = { error: dE[j] !== 0, stiffness: dS[j] !== 0 };
+        const want = { error: dE[j] !== 0, stiffness: dS[j] !== 0, stiffnessActive: stiffnessActive[j] };
         const [gy, ...gp] = vjp(() => {
           const r = rkStepTensor(tab, counted, t[j], yj, dt[j], tol, want);
           let obj = tf.sum(tf.mul(r.y1, lam));
           if (r.error) obj = tf.add(obj, tf.mul(r.error, dE[j]));
           if (r.stiffness) obj = tf.add(obj, tf.mul(r.stiffness, dS[j]));
           return obj as tf.Scalar;
-        }, [yj, ...params]);
+        }, [yj, ...ps]);
         lambda.dispose();
         lambda = gy;
         const summed = pGrads.map((g, i) => tf.add(g, gp[i]));
@@ -140,6 +158,7 @@ export function discreteAdjoint(
         pGrads = summed;
       }
       addOutputs(-1);
+      tf.dispose(dyStates);
       record.nfeBackward = nfe;
       return [lambda, ...pGrads];
     };
@@ -147,4 +166,53 @@ export function discreteAdjoint(
   }) as (x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor;
 
   return { op, lastLayout: () => layout, record, setNextStops: (stops) => void (nextStops = stops.slice()) };
+}
+
+/** The op built by `discreteAdjoint`. */
+export interface DiscreteAdjoint {
+  /**
+   * Solves from `x` with the given parameters; returns the state at t1 (shaped like `x`) or, with
+   * `saveat`, the states stacked on a new first axis (`[saveat.length, ...x.shape]`). Gradients
+   * with respect to `x` and every parameter come from the discrete adjoint.
+   */
+  op: (x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor;
+  /**
+   * Like `op`, but also returns the per-step error and stiffness estimates E_j and S_j as
+   * differentiable 1-D tensors (for penalties such as Σ E_j·|dt_j|).
+   */
+  opWithEstimates: (x: tf.Tensor, ...params: tf.Tensor[]) => { states: tf.Tensor; error: tf.Tensor1D; stiffness: tf.Tensor1D };
+  /** Statistics of the last forward solve and the NFE of the last backward pass. */
+  record: AdjointRecord;
+}
+
+/**
+ * The discrete adjoint as an op for a vector field written with tf ops:
+ * `field(t, y, params)` must use `params` (not tensors captured by closure) for its gradients to
+ * reach them. Takes the options of `solve` (tspan, solver, rtol, atol, dt0, saveat, ...).
+ *
+ * ```ts
+ * const { op } = discreteAdjoint((t, y, [W]) => tf.tanh(tf.matMul(y, W)), { tspan: [0, 1], solver: 'dopri5' });
+ * const [dx, dW] = tf.grads((x, W) => tf.sum(op(x, W)))([x, W]);
+ * ```
+ */
+export function discreteAdjoint(field: ParametricField, options: SolveOptions = {}): DiscreteAdjoint {
+  if (typeof field !== 'function') {
+    throw new InvalidArgumentError(`discreteAdjoint(field, options): field must be a function (t, y, params) => tf.Tensor, got ${typeof field}.`);
+  }
+  const resolved = resolveOptions(options);
+  const packedOp = discreteAdjointOp(field, resolved);
+  const opWithEstimates = (x: tf.Tensor, ...params: tf.Tensor[]) => {
+    checkState(x, 'x');
+    return tf.tidy(() => {
+      const packed = packedOp.op(x, ...params);
+      const { states, error, stiffness } = unpack(packed, packedOp.lastLayout(), x.shape);
+      return { states: resolved.saveat ? tf.stack(states) : states[0], error, stiffness };
+    });
+  };
+  const op = (x: tf.Tensor, ...params: tf.Tensor[]): tf.Tensor => {
+    const { states, error, stiffness } = opWithEstimates(x, ...params);
+    tf.dispose([error, stiffness]);
+    return states;
+  };
+  return { op, opWithEstimates, record: packedOp.record };
 }

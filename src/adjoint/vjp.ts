@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 interface EngineWithTape {
-  state: { activeTape: unknown };
+  state: { activeTape: unknown; gradientDepth: number };
   gradients(
     f: () => tf.Tensor,
     xs: tf.Tensor[],
@@ -46,4 +46,15 @@ export function vjp(objective: () => tf.Scalar, xs: tf.Tensor[]): tf.Tensor[] {
   } finally {
     e.state.activeTape = savedTape;
   }
+}
+
+/**
+ * How many gradient computations (`tf.grads`, `variableGrads`, `optimizer.minimize`) are recording
+ * right now. A custom-gradient op runs its forward pass at depth 1 during ordinary training, and its
+ * gradient function at depth 0; depth ≥ 2 in the forward pass, or ≥ 1 in the gradient function,
+ * means a higher-order derivative is being taken through it.
+ */
+export function gradientDepth(): number {
+  const depth = engine().state.gradientDepth;
+  return typeof depth === 'number' ? depth : 0;
 }

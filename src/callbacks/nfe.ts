@@ -4,16 +4,22 @@
  * block of work (e.g. `model.predict`), which tfjs gives no callbacks for.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { NeuralODE } from '../layers/neural_ode';
+import { DELayer, isDELayer } from '../layers/de_layer';
 
-/** Every NeuralODE layer in a model, including nested models. */
-export function findNeuralODELayers(model: tfl.LayersModel | tfl.layers.Layer): NeuralODE[] {
-  if (model instanceof NeuralODE) return [model];
+/**
+ * Every NeuralODE and NeuralSDE layer in a model, including nested models. Recognised by a
+ * brand, not `instanceof`, so layers built with another copy of this package count too.
+ */
+export function findDELayers(model: tfl.LayersModel | tfl.layers.Layer): DELayer[] {
+  if (isDELayer(model)) return [model];
   const layers = (model as tfl.LayersModel).layers;
-  return Array.isArray(layers) ? layers.flatMap((l) => findNeuralODELayers(l)) : [];
+  return Array.isArray(layers) ? layers.flatMap((l) => findDELayers(l)) : [];
 }
 
-function totals(layers: NeuralODE[]): { nfe: number; calls: number } {
+/** @deprecated Same as `findDELayers` (which also finds NeuralSDE layers). */
+export const findNeuralODELayers = findDELayers;
+
+function totals(layers: DELayer[]): { nfe: number; calls: number } {
   return layers.reduce((s, l) => ({ nfe: s.nfe + l.nfeForwardTotal, calls: s.calls + l.forwardCalls }), { nfe: 0, calls: 0 });
 }
 
@@ -22,7 +28,7 @@ function totals(layers: NeuralODE[]): { nfe: number; calls: number } {
  * the mean per layer call (e.g. per predicted batch).
  */
 export function countNFE<T>(model: tfl.LayersModel, fn: () => T): { result: T; nfe: number; calls: number; nfePerCall: number } {
-  const layers = findNeuralODELayers(model);
+  const layers = findDELayers(model);
   const before = totals(layers);
   const result = fn();
   const after = totals(layers);
@@ -34,12 +40,12 @@ export function countNFE<T>(model: tfl.LayersModel, fn: () => T): { result: T; n
 /** A callback that writes `logs.nfe`: the mean forward NFE per NeuralODE call during the epoch's training batches. */
 export class NFELogger extends tfl.Callback {
   private start = { nfe: 0, calls: 0 };
-  private layers: NeuralODE[] = [];
+  private layers: DELayer[] = [];
   /** Mean forward NFE per call, one entry per epoch (also in `history.history.nfe`). */
   readonly history: number[] = [];
 
   override async onTrainBegin(): Promise<void> {
-    this.layers = this.model ? findNeuralODELayers(this.model) : [];
+    this.layers = this.model ? findDELayers(this.model) : [];
   }
 
   override async onEpochBegin(): Promise<void> {

@@ -211,6 +211,45 @@ async function loadFromPath(path: string): Promise<tf.io.ModelArtifacts> {
   );
 }
 
+/**
+ * The absolute path of a manifest's weights file, refusing any that is not inside the model's
+ * directory: absolute paths, paths that climb out with '..', and (checked on the real paths)
+ * symlinks that point elsewhere. A model directory from someone else must not make `load()` read
+ * other files, and the message names neither the path nor whether such a file exists.
+ */
+async function insideModelDirectory(
+  fsp: typeof fs.promises,
+  baseDir: string,
+  relPath: unknown,
+  index: number,
+  modelJSONPath: string,
+): Promise<string> {
+  const refuse = (): never => {
+    throw new Error(
+      `fileSystem().load(): weights path #${index} in the manifest of '${modelJSONPath}' is not a ` +
+        `relative path inside the model's directory (absolute paths, '..' and symlinks leading out ` +
+        `of it are refused). Weights files must sit next to ${MODEL_JSON_FILENAME}; re-save the ` +
+        `model or fix its weightsManifest.`,
+    );
+  };
+  if (typeof relPath !== 'string' || relPath.length === 0 || nodePath.isAbsolute(relPath) || /^[a-zA-Z]:|^[\\/]/.test(relPath)) refuse();
+  const base = nodePath.resolve(baseDir);
+  const full = nodePath.resolve(base, relPath as string);
+  const within = (root: string, p: string): boolean => {
+    const rel = nodePath.relative(root, p);
+    return rel.length > 0 && !rel.startsWith('..') && !nodePath.isAbsolute(rel);
+  };
+  if (!within(base, full)) refuse();
+  let real: string;
+  try {
+    real = await fsp.realpath(full);
+  } catch {
+    return full; // missing: reported by the caller, which names only the in-directory path
+  }
+  if (!within(await fsp.realpath(base), real)) refuse();
+  return real;
+}
+
 /** Expected byte length of a manifest group's weights; null when it contains strings (variable). */
 function expectedByteLength(specs: tf.io.WeightsManifestEntry[]): number | null {
   let total = 0;
@@ -239,8 +278,8 @@ async function loadWeights(
   const buffers: ArrayBuffer[] = [];
   for (const group of manifest) {
     const groupBuffers: ArrayBuffer[] = [];
-    for (const relPath of group.paths ?? []) {
-      const full = nodePath.resolve(baseDir, relPath);
+    for (const [index, relPath] of (group.paths ?? []).entries()) {
+      const full = await insideModelDirectory(fsp, baseDir, relPath, index, modelJSONPath);
       let buf: Buffer;
       try {
         buf = await fsp.readFile(full);

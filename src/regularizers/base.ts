@@ -25,6 +25,9 @@ export interface RegularizerInputs {
   readonly stops: readonly number[];
 }
 
+/** Per-step estimates a solver may compute. */
+export type SolverEstimate = 'error' | 'stiffness';
+
 export function checkWeight(weight: unknown, who: string): number {
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
     throw new InvalidArgumentError(`${who}: 'weight' must be a finite number ≥ 0, got ${String(weight)}.`);
@@ -58,6 +61,12 @@ export abstract class SolverRegularizer extends tf.serialization.Serializable {
 
   /** Short name used in logs, e.g. 'errorEstimate'. */
   abstract get shortName(): string;
+
+  /**
+   * The solver estimate the penalty is built from. A layer refuses a regularizer whose estimate its
+   * solver does not compute (e.g. an error estimate on a fixed-step method).
+   */
+  abstract get estimate(): SolverEstimate;
 
   /** The penalty R without the weight, as a scalar tensor. */
   abstract penalty(inputs: RegularizerInputs): tf.Scalar;

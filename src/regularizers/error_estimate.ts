@@ -1,6 +1,7 @@
 /** The error-estimate regularizer R_E = Σ_j E_j·|dt_j| over accepted steps (or the mean, as in the authors' code). */
 import * as tf from '@tensorflow/tfjs-core';
 import { absDt, checkChoice, RegularizerInputs, SolverRegularizer } from './base';
+import type { SolverEstimate } from './base';
 
 export interface ErrorEstimateArgs {
   /** λ. Default 1. */
@@ -20,6 +21,10 @@ export class ErrorEstimateRegularizer extends SolverRegularizer {
 
   get shortName(): string {
     return 'errorEstimate';
+  }
+
+  get estimate(): SolverEstimate {
+    return 'error';
   }
 
   penalty({ error, dt }: RegularizerInputs): tf.Scalar {

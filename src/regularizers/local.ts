@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../solvers/errors';
 import { checkChoice, RegularizerInputs, SolverRegularizer } from './base';
+import type { SolverEstimate } from './base';
 
 export interface LocalErrorEstimateArgs {
   /** λ. Default 1. */
@@ -53,6 +54,10 @@ export class LocalErrorEstimateRegularizer extends SolverRegularizer {
 
   get shortName(): string {
     return 'localErrorEstimate';
+  }
+
+  get estimate(): SolverEstimate {
+    return 'error';
   }
 
   override get needsStops(): boolean {

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../solvers/errors';
 import { absDt, checkChoice, RegularizerInputs, SolverRegularizer } from './base';
+import type { SolverEstimate } from './base';
 
 export interface StiffnessArgs {
   /** λ. Default 1. */
@@ -31,6 +32,10 @@ export class StiffnessRegularizer extends SolverRegularizer {
   }
 
   get shortName(): string {
+    return 'stiffness';
+  }
+
+  get estimate(): SolverEstimate {
     return 'stiffness';
   }
 

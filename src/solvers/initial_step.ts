@@ -1,6 +1,6 @@
 /**
  * Hairer's initial step size heuristic as in OrdinaryDiffEq's `ode_determine_initdt`
- * (Hairer, Nørsett & Wanner I, II.4). Costs two evaluations of `f`.
+ * (Hairer, Nørsett & Wanner I, II.4). Costs two evaluations of `f`, or one when f(t0, y0) is given.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { StateArithmetic } from './arithmetic';
@@ -10,6 +10,7 @@ export function hairerInitialStep(
   f: VectorField,
   t0: number,
   y0: tf.Tensor,
+  f0Given: tf.Tensor | undefined,
   direction: 1 | -1,
   order: number,
   tol: Tolerances,
@@ -19,7 +20,7 @@ export function hairerInitialStep(
 ): number {
   return tf.tidy(() => {
     const scale = { ref0: y0, atol: tol.atol, rtol: tol.rtol };
-    const f0 = f(t0, y0);
+    const f0 = f0Given ?? f(t0, y0);
     const d0 = arith.rms([[1, y0]], scale);
     const d1 = arith.rms([[1, f0]], scale);
     let dt0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * (d0 / d1);

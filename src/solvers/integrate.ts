@@ -29,6 +29,32 @@ export interface IntegrateResult extends SolveResult {
 const SNAP = 1e-9;
 
 /**
+ * Consecutive attempts with a non-finite error estimate after which the solve fails instead of
+ * shrinking the step further: each shrinks dt by the controller's qmin (×0.2), so 10 of them have
+ * already cut the step by ~10^7 without finding a finite state.
+ */
+export const MAX_NON_FINITE_REJECTS = 10;
+
+/** Accepted steps looked at to decide whether a failing solve is limited by stability. */
+const STIFFNESS_WINDOW = 20;
+
+/**
+ * A sentence saying that the problem looks stiff, when the last accepted steps sat near the edge of
+ * the method's stability region (median |dt_j|·S_j ≥ half its size); '' otherwise.
+ */
+export function stiffnessDiagnosis(stats: SolveStats, stabilitySize: number | undefined): string {
+  const S = stats.stiffnessEstimate;
+  if (!stabilitySize || S.length === 0) return '';
+  const n = Math.min(STIFFNESS_WINDOW, S.length);
+  const products = S.slice(-n)
+    .map((s, i) => s * Math.abs(stats.dt[stats.dt.length - n + i]))
+    .sort((a, b) => a - b);
+  const median = products[Math.floor(n / 2)];
+  if (!(median >= 0.5 * stabilitySize)) return '';
+  return ` The problem looks stiff: over the last ${n} accepted steps the median of |dt|·S (step size times the stiffness estimate) was ${median.toPrecision(3)}, against a stability limit of ${stabilitySize} for this method, so the step size is limited by stability rather than accuracy. An explicit solver needs very many steps here: shorten or rescale tspan, or train with the stiffness regularizer so the learned dynamics stay non-stiff.`;
+}
+
+/**
  * Integrate with `stepper` from `y0` (not modified, not disposed). `stats` is filled in place; the
  * term is expected to count its own evaluations into `stats.nfe`.
  */
@@ -54,9 +80,9 @@ export function integrate<Term, S>(
     throw new SolverError(code, msg, stats, t);
   };
   const hint = (): string =>
-    nonFiniteRejects > 0
+    (nonFiniteRejects > 0
       ? ` The last ${nonFiniteRejects} attempted step(s) produced a non-finite (NaN/Inf) error estimate: the state or the vector field blows up near this time.`
-      : '';
+      : '') + stiffnessDiagnosis(stats, stepper.stabilitySize);
 
   try {
     if (!stepper.allFinite(y0)) fail('non_finite_state', 'The initial state contains NaN or Infinity: check the input data.');
@@ -65,7 +91,7 @@ export function integrate<Term, S>(
     if (init.f0 && !stepper.allFinite(init.f0)) {
       fail('non_finite_derivative', 'The vector field returned NaN or Infinity at the initial state: check its weights and inputs.');
     }
-    let dt = o.dt0 ?? stepper.initialStep(term, t0, y0, direction, tol, o.dtmin, o.dtmax);
+    let dt = o.dt0 ?? stepper.initialStep(term, t0, y0, init.f0, direction, tol, o.dtmin, o.dtmax);
     dt = Math.min(dt, o.dtmax);
     stats.dtInitial = direction * dt;
     const controller = new PIController({ ...stepper.controller, dtmax: o.dtmax });
@@ -130,9 +156,15 @@ export function integrate<Term, S>(
           nonFiniteRejects = 0;
         } else {
           stats.nRejected++;
-          if (!Number.isFinite(attempt.error)) nonFiniteRejects++;
           attempt.y1.dispose();
           stepper.disposeState(attempt.state);
+          if (Number.isFinite(attempt.error)) nonFiniteRejects = 0;
+          else if (++nonFiniteRejects >= MAX_NON_FINITE_REJECTS) {
+            fail(
+              'non_finite_state',
+              `The last ${nonFiniteRejects} attempted steps all produced NaN or Infinity, although the step size was cut to ${Math.abs(h).toPrecision(3)}: the vector field or the state blows up here. Check the weights and inputs (e.g. lower the learning rate if this appears during training) or shorten tspan.`,
+            );
+          }
         }
         if (stepper.adaptive) {
           // A step shortened to land on a target says little about the step size the dynamics

@@ -59,13 +59,49 @@ function positive(name: string, v: unknown): number {
   return v;
 }
 
-/** Checks every option and fills in defaults. Throws `InvalidArgumentError` naming the fix. */
-export function resolveOptions(opts: SolveOptions = {}, knownKeys: ReadonlySet<string> = KNOWN_KEYS): ResolvedOptions {
-  for (const key of Object.keys(opts)) {
-    if (!knownKeys.has(key)) {
-      throw new InvalidArgumentError(`Unknown option '${key}'. Valid options: ${[...knownKeys].join(', ')}.`);
+/** The closest valid key to a misspelt one (case-insensitive, or within two edits), if any. */
+export function closestKey(key: string, valid: Iterable<string>): string | undefined {
+  const lower = key.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const v of valid) {
+    const d = v.toLowerCase() === lower ? 0 : editDistance(lower, v.toLowerCase());
+    if (d < bestDistance) {
+      best = v;
+      bestDistance = d;
     }
   }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/** Throws for the first key of `opts` not in `valid`, suggesting the closest valid key. */
+export function rejectUnknownKeys(opts: object, valid: Iterable<string>, who = ''): void {
+  const list = [...valid];
+  for (const key of Object.keys(opts)) {
+    if (list.includes(key)) continue;
+    const guess = closestKey(key, list);
+    throw new InvalidArgumentError(
+      `${who}Unknown option '${key}'${guess ? ` (did you mean '${guess}'?)` : ''}. Valid options: ${list.join(', ')}.`,
+    );
+  }
+}
+
+/** Checks every option and fills in defaults. Throws `InvalidArgumentError` naming the fix. */
+export function resolveOptions(opts: SolveOptions = {}, knownKeys: ReadonlySet<string> = KNOWN_KEYS): ResolvedOptions {
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+    throw new InvalidArgumentError(`Solver options must be an object such as {tspan: [0, 1], rtol: 1e-3}, got ${Array.isArray(opts) ? 'an array' : String(opts)}.`);
+  }
+  rejectUnknownKeys(opts, knownKeys);
   const tspan = opts.tspan ?? DEFAULT_TSPAN;
   if (
     !Array.isArray(tspan) ||

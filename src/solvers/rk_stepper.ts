@@ -67,6 +67,7 @@ export function rkStepper(tab: ButcherTableau, arith: StateArithmetic): Stepper<
     adaptive: tab.adaptive,
     controller: tab.controller,
     hasStiffness: stiff !== undefined,
+    stabilitySize: tab.stabilitySize,
 
     init(f, t0, y0) {
       if (!tab.fsal) return { state: { k1: null } };
@@ -74,8 +75,8 @@ export function rkStepper(tab: ButcherTableau, arith: StateArithmetic): Stepper<
       return { state: { k1 }, f0: k1 };
     },
 
-    initialStep(f, t0, y0, direction, tol, dtmin, dtmax) {
-      return hairerInitialStep(f, t0, y0, direction, tab.order, tol, dtmin, dtmax, arith);
+    initialStep(f, t0, y0, f0, direction, tol, dtmin, dtmax) {
+      return hairerInitialStep(f, t0, y0, f0, direction, tab.order, tol, dtmin, dtmax, arith);
     },
 
     step(f, t, y, dt, state, tol: Tolerances): StepAttempt<RkState> {
@@ -116,6 +117,18 @@ export interface RkStepTensorResult {
   readonly stiffness?: tf.Scalar;
 }
 
+/** Which estimates `rkStepTensor` computes. */
+export interface RkStepWants {
+  readonly error?: boolean;
+  readonly stiffness?: boolean;
+  /**
+   * Whether the stiffness ratio is reliable on this step (false: S is the constant 0). The discrete
+   * adjoint passes the forward solve's decision (S_j ≠ 0), so value and gradient agree and nothing
+   * is read back. When omitted the rule of `stiffnessRatio` is evaluated here (3 read-backs).
+   */
+  readonly stiffnessActive?: boolean;
+}
+
 /**
  * One step with tfjs ops only, so that tfjs autodiff can differentiate it: the discrete adjoint
  * recomputes accepted steps with this, and tests unroll it as the autodiff reference. Computes the
@@ -128,7 +141,7 @@ export function rkStepTensor(
   y: tf.Tensor,
   dt: number,
   tol: Tolerances,
-  want: { error?: boolean; stiffness?: boolean } = {},
+  want: RkStepWants = {},
 ): RkStepTensorResult {
   const { g, k, y1 } = rkStages(tab, { combine: combineTensor }, f, t, y, dt, null);
   let error: tf.Scalar | undefined;
@@ -140,9 +153,10 @@ export function rkStepTensor(
     const [p, q] = tab.stiffnessStages;
     const num = rmsTensor([[1, k[q]], [-1, k[p]]]);
     const den = rmsTensor([[1, g[q]], [-1, g[p]]]);
-    // Same rule as the forward step (decided on values, so the same steps are zeroed).
-    const reliable = stiffnessRatio(num.dataSync()[0], den.dataSync()[0], () => rmsTensor([[1, g[q]]]).dataSync()[0]) !== 0;
-    stiffness = reliable ? (tf.div(num, den) as tf.Scalar) : tf.scalar(0);
+    const active =
+      want.stiffnessActive ??
+      stiffnessRatio(num.dataSync()[0], den.dataSync()[0], () => rmsTensor([[1, g[q]]]).dataSync()[0]) !== 0;
+    stiffness = active ? (tf.div(num, den) as tf.Scalar) : tf.scalar(0);
   }
   return { y1, error, stiffness };
 }

@@ -38,10 +38,24 @@ export interface Stepper<Term, S> {
   readonly adaptive: boolean;
   readonly controller: ControllerCoefficients;
   readonly hasStiffness: boolean;
-  /** State before the first step; `f0`, if computed, is checked for finiteness by the loop. */
+  /** Size of the stability region along the negative real axis, if known (used to diagnose stiffness). */
+  readonly stabilitySize?: number;
+  /**
+   * State before the first step; `f0`, if computed, is checked for finiteness by the loop and handed
+   * to `initialStep` (so f(t0, y0) is evaluated once).
+   */
   init(term: Term, t0: number, y0: tf.Tensor): { state: S; f0?: tf.Tensor };
-  /** Initial step size magnitude when the user gave no `dt0` (may call the term). */
-  initialStep(term: Term, t0: number, y0: tf.Tensor, direction: 1 | -1, tol: Tolerances, dtmin: number, dtmax: number): number;
+  /** Initial step size magnitude when the user gave no `dt0` (may call the term; reuses `f0` when given). */
+  initialStep(
+    term: Term,
+    t0: number,
+    y0: tf.Tensor,
+    f0: tf.Tensor | undefined,
+    direction: 1 | -1,
+    tol: Tolerances,
+    dtmin: number,
+    dtmax: number,
+  ): number;
   /** One attempt from (t, y) with signed step dt. Must not dispose `y` or `state`. */
   step(term: Term, t: number, y: tf.Tensor, dt: number, state: S, tol: Tolerances): StepAttempt<S>;
   disposeState(state: S): void;

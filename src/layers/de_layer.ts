@@ -1,0 +1,235 @@
+/**
+ * What `NeuralODE` and `NeuralSDE` share: constructor-argument checking, the solver-heuristic
+ * regularizers and their loss closure, one record of estimates per call, statistics for the NFE
+ * callbacks, weights gathered from the layer stacks, and disposal.
+ *
+ * A subclass builds its stacks and its custom-gradient op, and implements `solveCall`, which turns
+ * one input batch into the output and the call's per-step estimates.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
+import { AdjointRecord } from '../adjoint/discrete';
+import { RegularizerInputs, SolverEstimate, SolverRegularizer } from '../regularizers/base';
+import { RegularizerSpec, toRegularizer } from '../regularizers/registry';
+import { InvalidArgumentError, SolverError } from '../solvers/errors';
+import { rejectUnknownKeys } from '../solvers/options';
+import { copyStats, SolveStats } from '../solvers/stats';
+import { LayerStack } from './vector_field';
+
+/** The constructor arguments tfjs itself defines for every layer (`LayerArgs`). */
+export const LAYER_ARG_KEYS: readonly string[] = ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name', 'trainable', 'weights', 'inputDType'];
+
+/**
+ * Splits constructor arguments into tfjs's `LayerArgs` and the layer's own (null and undefined
+ * values dropped: configs store absent options as null). Unknown keys are an error that suggests
+ * the closest valid key, so a misspelt option never silently falls back to its default.
+ */
+export function splitLayerArgs(
+  className: string,
+  args: Record<string, unknown> | undefined,
+  ownKeys: readonly string[],
+): { layerArgs: LayerArgs; own: Record<string, unknown> } {
+  if (args == null || typeof args !== 'object' || Array.isArray(args)) {
+    throw new InvalidArgumentError(`${className} takes one options object, got ${args === undefined ? 'nothing' : String(args)}.`);
+  }
+  rejectUnknownKeys(args, [...ownKeys, ...LAYER_ARG_KEYS], `${className}: `);
+  const layerArgs: Record<string, unknown> = {};
+  const own: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(args)) {
+    if (LAYER_ARG_KEYS.includes(k)) layerArgs[k] = v;
+    else if (v !== null && v !== undefined) own[k] = v;
+  }
+  return { layerArgs: layerArgs as LayerArgs, own };
+}
+
+/** The last forward solve (and, after a gradient, the backward pass) of a DE layer. */
+export interface DELayerStats extends SolveStats {
+  /** Vector-field (drift) evaluations of the last backward pass (0 before any gradient). */
+  nfeBackward: number;
+}
+
+/** What one call of the layer produced. */
+export interface CallResult {
+  output: tf.Tensor;
+  /** Per-step estimates and step data for the regularizers (tensors owned by the caller's scope). */
+  estimates: RegularizerInputs;
+}
+
+/** Marks DE layers so that callbacks recognise them even across two copies of this package. */
+export const DE_LAYER_BRAND = Symbol.for('tfjs-neural-de.DELayer');
+
+export abstract class DELayer extends tfl.layers.Layer {
+  /** The layer's solver-heuristic regularizers (their `weight` may be changed between epochs). */
+  readonly regularizers: SolverRegularizer[];
+  protected readonly record: AdjointRecord = { forward: null, nfeBackward: 0 };
+  /**
+   * Estimates of the calls of the current training pass, one per call (a layer applied at several
+   * nodes is called once per node; tfjs then reads its loss closure once per node).
+   */
+  private calls: RegularizerInputs[] = [];
+  private lossReads = 0;
+  /** Running totals for NFE callbacks: forward evaluations and calls since construction. */
+  nfeForwardTotal = 0;
+  forwardCalls = 0;
+  readonly [DE_LAYER_BRAND] = true;
+
+  protected constructor(
+    layerArgs: LayerArgs,
+    regularizers: unknown,
+    customObjects: tf.serialization.ConfigDict | undefined,
+    capabilities: { solver: string; estimates: readonly SolverEstimate[] },
+  ) {
+    super(layerArgs);
+    this.supportsMasking = false;
+    if (regularizers != null && !Array.isArray(regularizers)) {
+      throw new InvalidArgumentError("Option 'regularizers' must be an array, e.g. [errorEstimate({weight: 100})].");
+    }
+    this.regularizers = ((regularizers ?? []) as RegularizerSpec[]).map((r) => toRegularizer(r, customObjects));
+    for (const r of this.regularizers) {
+      if (!capabilities.estimates.includes(r.estimate)) {
+        const kind = r.estimate === 'error' ? 'an error estimate (an adaptive solver)' : 'a stiffness estimate';
+        throw new InvalidArgumentError(
+          `The ${r.shortName} regularizer needs a solver with ${kind}; '${capabilities.solver}' has none. Use ${r.estimate === 'error' ? "an adaptive solver such as 'tsit5'" : "'tsit5' or 'dopri5' (ODE) or 'sosri2' (SDE)"}, or drop the regularizer.`,
+        );
+      }
+    }
+  }
+
+  /** The layer stacks whose weights this layer owns. */
+  protected abstract stacks(): LayerStack[];
+
+  /** Solves for one input batch (float32, shape checked); called inside a tidy. */
+  protected abstract solveCall(x: tf.Tensor, training: boolean): CallResult;
+
+  /** Registers the loss closure (once, from `build`). */
+  protected registerRegularizers(): void {
+    // One loss closure for all regularizers, registered once: it reads what call() recorded in the
+    // same training scope (tfjs runs call() and the closures in one tidy).
+    if (this.regularizers.length > 0) this.addLoss(() => this.regularizationLoss());
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const training = kwargs?.training === true;
+    if (this.lossReads > 0) this.releaseCalls(0);
+    const maxCalls = Math.max(1, this.inboundNodes.length);
+    return tf.tidy(() => {
+      const x32 = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
+      let result: CallResult;
+      try {
+        result = this.solveCall(x32, training);
+      } catch (e) {
+        if (e instanceof SolverError) {
+          throw new SolverError(e.code, `${this.getClassName()} layer '${this.name}': ${e.message.replace(/ \(at t=.*$/, '')}`, e.stats, e.t);
+        }
+        throw e;
+      }
+      // Kept (still on the tape) until this layer's next training pass or dispose(), so that the
+      // loss closure finds them even in a custom loop where models tidy their layers' calls.
+      tf.keep(result.estimates.error);
+      tf.keep(result.estimates.stiffness);
+      this.calls.push(result.estimates);
+      this.releaseCalls(maxCalls);
+      const stats = this.record.forward!;
+      this.nfeForwardTotal += stats.nfe;
+      this.forwardCalls += 1;
+      return result.output;
+    });
+  }
+
+  /** Disposes recorded calls beyond the newest `keep`. */
+  private releaseCalls(keep: number): void {
+    while (this.calls.length > keep) {
+      const old = this.calls.shift()!;
+      old.error.dispose();
+      old.stiffness.dispose();
+    }
+    if (keep === 0) this.lossReads = 0;
+  }
+
+  /**
+   * Σ λ·R over the layer's regularizers for one call: the k-th time it is read after a training
+   * pass it regularizes that pass's k-th call (tfjs reads it once per node the layer is applied
+   * at). Registered with `addLoss`, so `model.fit`, `trainOnBatch` and `model.calculateLosses()`
+   * include it. Must run in the same scope as the call it regularizes (as tfjs training does).
+   */
+  regularizationLoss(): tf.Scalar {
+    const inputs = this.calls.length > 0 ? this.calls[this.lossReads++ % this.calls.length] : null;
+    if (!inputs || inputs.error.isDisposed) {
+      throw new Error(
+        `${this.getClassName()} layer '${this.name}': the regularization loss was read without a live forward pass. Call the model first in the same scope (model.fit does; in a custom loop compute model.apply(x, {training: true}) and the losses inside one optimizer.minimize closure).`,
+      );
+    }
+    if (inputs.stops.length === 0 && this.regularizers.some((r) => r.needsStops && r.weight > 0)) {
+      // an unbiased local regularizer needs a training call, which samples the time it penalizes
+      throw new Error(
+        `${this.getClassName()} layer '${this.name}': unbiased local regularization needs the layer called with {training: true} (model.fit does; in a custom loop use model.apply(x, {training: true})).`,
+      );
+    }
+    return tf.tidy(() => {
+      const terms = this.regularizers.map((r) => r.apply(inputs));
+      return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;
+    });
+  }
+
+  /** Times the regularizers ask the next training solve to step onto. */
+  protected sampleStops(training: boolean, tspan: readonly [number, number]): number[] {
+    return training ? this.regularizers.flatMap((r) => r.sampleStops(tspan)) : [];
+  }
+
+  private get lastCall(): RegularizerInputs | null {
+    return this.calls.length > 0 ? this.calls[this.calls.length - 1] : null;
+  }
+
+  /** Per-step error estimates E_j of the last call (kept until the layer's next training pass or dispose). */
+  get lastErrorEstimates(): tf.Tensor1D | null {
+    return this.lastCall?.error ?? null;
+  }
+
+  /** Per-step stiffness estimates S_j of the last call (kept like `lastErrorEstimates`). */
+  get lastStiffnessEstimates(): tf.Tensor1D | null {
+    return this.lastCall?.stiffness ?? null;
+  }
+
+  /** Statistics of the last solve (a copy), with the NFE of the last backward pass. */
+  get lastStats(): DELayerStats | null {
+    const f = this.record.forward;
+    return f ? { ...copyStats(f), nfeBackward: this.record.nfeBackward } : null;
+  }
+
+  override dispose(): ReturnType<tfl.layers.Layer['dispose']> {
+    const result = super.dispose();
+    if (result.refCountAfterDispose === 0) {
+      this.releaseCalls(0);
+      for (const s of this.stacks()) s.release();
+    }
+    return result;
+  }
+
+  override get trainableWeights(): tfl.LayerVariable[] {
+    return this.trainable ? this.stacks().flatMap((s) => s.trainableWeights) : [];
+  }
+
+  override get nonTrainableWeights(): tfl.LayerVariable[] {
+    return this.stacks().flatMap((s) => (this.trainable ? s.nonTrainableWeights : s.weights));
+  }
+
+  override setFastWeightInitDuringBuild(value: boolean): void {
+    super.setFastWeightInitDuringBuild(value);
+    for (const s of this.stacks?.() ?? []) s?.setFastWeightInitDuringBuild(value);
+  }
+
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+    customObjects: tf.serialization.ConfigDict = {},
+  ): T {
+    return new cls({ ...config, customObjects } as never);
+  }
+}
+
+/** True for NeuralODE/NeuralSDE layers (of any copy of this package). */
+export function isDELayer(x: unknown): x is DELayer {
+  return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[DE_LAYER_BRAND] === true;
+}
