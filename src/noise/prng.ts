@@ -1,0 +1,170 @@
+/**
+ * Counter-based, splittable pseudo-random numbers on the host: Philox4x32-10 (Salmon, Moraes, Dror & Shaw 2011,
+ * "Parallel random numbers: as easy as 1, 2, 3", SC'11) and standard normals derived from it.
+ *
+ * A counter-based generator is a pure function of (key, counter): any draw can be recomputed on its own, in any
+ * order. That is what a virtual Brownian tree needs: the randomness of a tree node is a function of the seed and
+ * of the node's identity, not of the order in which nodes were visited. Here the 64-bit Philox key carries the
+ * seed and the 128-bit counter carries a block index plus a three-word {@link StreamKey} naming the stream (for
+ * example one node of a tree). Philox4x32-10 passes TestU01's BigCrush; distinct (seed, stream, block) triples
+ * give statistically independent outputs.
+ */
+import { InvalidArgumentError } from '../solvers/errors';
+
+/** Philox4x32 round multipliers and Weyl key increments (Salmon et al. 2011). */
+const M0 = 0xd2511f53;
+const M1 = 0xcd9e8d57;
+const M0_LO = M0 & 0xffff;
+const M0_HI = M0 >>> 16;
+const M1_LO = M1 & 0xffff;
+const M1_HI = M1 >>> 16;
+const W0 = 0x9e3779b9;
+const W1 = 0xbb67ae85;
+const ROUNDS = 10;
+const TWO32 = 4294967296;
+/** 2^-31: a signed 32-bit word times this lies in [−1, 1). */
+const TWO_NEG31 = 4.656612873077393e-10;
+/** 2^-53: a 53-bit integer times this lies in [0, 1). */
+const TWO_NEG53 = 1.1102230246251565e-16;
+
+// Module-level aliases: Jest (and other vm sandboxes) make each global lookup such as `Math.imul` slow.
+const imul = Math.imul;
+const log = Math.log;
+const sqrt = Math.sqrt;
+const floor = Math.floor;
+
+/** Largest accepted seed: seeds are integers in [0, 2^53 − 1], split into the two 32-bit Philox key words. */
+export const MAX_SEED = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Three 32-bit words that name one random stream under a seed (the fourth counter word is the block index inside
+ * the stream). Words are taken modulo 2^32.
+ */
+export type StreamKey = readonly [number, number, number];
+
+/** Whether `seed` is a valid seed: an integer in [0, 2^53 − 1]. */
+export function isValidSeed(seed: unknown): seed is number {
+  return typeof seed === 'number' && Number.isInteger(seed) && seed >= 0 && seed <= MAX_SEED;
+}
+
+/**
+ * High 32 bits (as a signed int32 bit pattern) of the 64-bit product of the unsigned 32-bit values of `a` and of
+ * the constant whose 16-bit halves are `mLo`, `mHi`. Schoolbook multiplication on 16-bit limbs, all in int32.
+ */
+function mulhi(a: number, mLo: number, mHi: number): number {
+  const aLo = a & 0xffff;
+  const aHi = a >>> 16;
+  const ll = imul(aLo, mLo) >>> 0;
+  const lh = imul(aLo, mHi) >>> 0;
+  const hl = imul(aHi, mLo) >>> 0;
+  const mid = ((ll >>> 16) + (lh & 0xffff) + (hl & 0xffff)) | 0;
+  return (imul(aHi, mHi) + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) | 0;
+}
+
+/** Round keys k + i·W (mod 2^32), i = 0..9, interleaved: they depend on the key only, so they are computed once. */
+function roundKeys(k0: number, k1: number): Int32Array {
+  const keys = new Int32Array(2 * ROUNDS);
+  for (let i = 0; i < ROUNDS; i++) {
+    keys[2 * i] = k0;
+    keys[2 * i + 1] = k1;
+    k0 = (k0 + W0) | 0;
+    k1 = (k1 + W1) | 0;
+  }
+  return keys;
+}
+
+/** Ten Philox rounds on the counter (c0, c1, c2, c3); the four output words (int32 bit patterns) go to `out`. */
+function philoxBlock(c0: number, c1: number, c2: number, c3: number, keys: Int32Array, out: Int32Array): void {
+  for (let i = 0; i < ROUNDS; i++) {
+    const hi0 = mulhi(c0, M0_LO, M0_HI);
+    const hi1 = mulhi(c2, M1_LO, M1_HI);
+    const lo0 = imul(c0, M0);
+    const lo1 = imul(c2, M1);
+    c0 = hi1 ^ c1 ^ keys[2 * i];
+    c1 = lo1;
+    c2 = hi0 ^ c3 ^ keys[2 * i + 1];
+    c3 = lo0;
+  }
+  out[0] = c0;
+  out[1] = c1;
+  out[2] = c2;
+  out[3] = c3;
+}
+
+/**
+ * The Philox4x32-10 block function: four unsigned output words for a four-word counter and a two-word key.
+ * Matches the Random123 known-answer vectors.
+ */
+export function philox4x32(
+  counter: readonly [number, number, number, number],
+  key: readonly [number, number],
+): [number, number, number, number] {
+  const out = new Int32Array(4);
+  philoxBlock(counter[0] | 0, counter[1] | 0, counter[2] | 0, counter[3] | 0, roundKeys(key[0] | 0, key[1] | 0), out);
+  return [out[0] >>> 0, out[1] >>> 0, out[2] >>> 0, out[3] >>> 0];
+}
+
+/**
+ * A generator bound to one seed: fills arrays with standard normals or uniforms from named streams. It has no
+ * state beyond precomputed round keys, so the same (seed, stream) always yields the same numbers.
+ */
+export class CounterRNG {
+  /** The seed, an integer in [0, 2^53 − 1]. */
+  readonly seed: number;
+  private readonly keys: Int32Array;
+  private readonly block = new Int32Array(4);
+
+  /** `seed`: an integer in [0, 2^53 − 1] ({@link isValidSeed}); anything else throws `InvalidArgumentError`. */
+  constructor(seed: number) {
+    if (!isValidSeed(seed)) {
+      throw new InvalidArgumentError(
+        `Seed must be an integer in [0, 2^53 − 1] (e.g. 0, 42 or Date.now()), got ${String(seed)}.`,
+      );
+    }
+    this.seed = seed;
+    this.keys = roundKeys(seed % TWO32 | 0, floor(seed / TWO32) | 0);
+  }
+
+  /**
+   * Fills `out` with independent standard normals from the stream `stream`, by Marsaglia's polar method. Blocks
+   * with counters (0, stream), (1, stream), … are consumed in order; each offers two candidate points with 32-bit
+   * coordinates in [−1, 1)², and every accepted point (probability π/4) yields the next two normals. out[i]
+   * therefore depends only on (seed, stream, i), not on out.length; about 0.32 blocks are used per normal.
+   */
+  fillNormal(out: Float64Array, stream: StreamKey): void {
+    const x = this.block;
+    const keys = this.keys;
+    const s0 = stream[0] | 0;
+    const s1 = stream[1] | 0;
+    const s2 = stream[2] | 0;
+    const n = out.length;
+    let i = 0;
+    for (let b = 0; i < n; b++) {
+      philoxBlock(b, s0, s1, s2, keys, x);
+      for (let k = 0; k < 4 && i < n; k += 2) {
+        const u = x[k] * TWO_NEG31;
+        const v = x[k + 1] * TWO_NEG31;
+        const q = u * u + v * v;
+        if (q >= 1 || q === 0) continue;
+        const f = sqrt((-2 * log(q)) / q);
+        out[i++] = u * f;
+        if (i < n) out[i++] = v * f;
+      }
+    }
+  }
+
+  /**
+   * Fills `out` with independent uniforms in [0, 1) of 53-bit resolution from the stream `stream`: the block with
+   * counter (p, stream) gives out[2p] and out[2p + 1].
+   */
+  fillUniform(out: Float64Array, stream: StreamKey): void {
+    const x = this.block;
+    const keys = this.keys;
+    const n = out.length;
+    for (let p = 0, i = 0; i < n; p++, i += 2) {
+      philoxBlock(p, stream[0] | 0, stream[1] | 0, stream[2] | 0, keys, x);
+      out[i] = ((x[0] >>> 5) * 67108864 + (x[1] >>> 6)) * TWO_NEG53;
+      if (i + 1 < n) out[i + 1] = ((x[2] >>> 5) * 67108864 + (x[3] >>> 6)) * TWO_NEG53;
+    }
+  }
+}
