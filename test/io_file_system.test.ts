@@ -279,3 +279,61 @@ describe('fileSystem IO handler: load', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('fileSystem IO handler: a model directory from someone else', () => {
+  /** A saved model whose manifest names `paths` instead of weights.bin, and a secret file beside its directory. */
+  async function hostileModel(paths: (dir: string, secret: string) => string[]): Promise<{ dir: string; secret: string }> {
+    const dir = freshDir();
+    await saveFresh(dir);
+    const secret = path.join(root, `secret-${counter++}.bin`);
+    fs.copyFileSync(path.join(dir, 'weights.bin'), secret); // the right size: reading it would "work"
+    const json = readModelJSON(dir);
+    json.weightsManifest[0].paths = paths(dir, secret);
+    writeModelJSON(dir, json);
+    return { dir, secret };
+  }
+
+  it.each([
+    ['a parent-relative path', (_d: string, secret: string) => [`../${path.basename(secret)}`]],
+    ['an absolute path', (_d: string, secret: string) => [secret]],
+    ['a path that climbs out and back in', (d: string, secret: string) => [`sub/../../${path.basename(d)}/../${path.basename(secret)}`]],
+  ])('refuses %s, without naming it or revealing whether it exists', async (_what, paths) => {
+    const before = tf.memory().numTensors;
+    const { dir, secret } = await hostileModel(paths);
+    const err = await tfl.loadLayersModel(fileSystem(dir)).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err).not.toBeNull();
+    expect(err!.message).toMatch(/weights path #0 in the manifest of .* is not a relative path inside the model's directory/);
+    expect(err!.message).not.toContain(path.basename(secret));
+    // the same message whether or not the outside file exists
+    fs.unlinkSync(secret);
+    const err2 = await tfl.loadLayersModel(fileSystem(dir)).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err2!.message).toBe(err!.message);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses a symlink inside the directory that points outside it', async () => {
+    const dir = freshDir();
+    await saveFresh(dir);
+    const secret = path.join(root, `secret-${counter++}.bin`);
+    fs.renameSync(path.join(dir, 'weights.bin'), secret);
+    fs.symlinkSync(secret, path.join(dir, 'weights.bin'));
+    await expect(tfl.loadLayersModel(fileSystem(dir))).rejects.toThrow(/weights path #0 .* not a relative path inside the model's directory/);
+  });
+
+  it('still loads weights in a subdirectory of the model directory', async () => {
+    const dir = freshDir();
+    const expected = await saveFresh(dir);
+    fs.mkdirSync(path.join(dir, 'shards'));
+    fs.renameSync(path.join(dir, 'weights.bin'), path.join(dir, 'shards', 'w.bin'));
+    const json = readModelJSON(dir);
+    json.weightsManifest[0].paths = ['shards/w.bin'];
+    writeModelJSON(dir, json);
+    expect(maxAbsDiff(await loadAndPredict(dir), expected)).toBe(0);
+  });
+});

@@ -110,3 +110,34 @@ describe('solver failures', () => {
     expect(e.message).toMatch(/smaller 'dt0' or an adaptive solver/);
   });
 });
+
+describe('diagnosis of hard failures', () => {
+  test('a diverging vector field fails fast after a run of non-finite attempts, not after maxSteps', () => {
+    // finite at the initial state, NaN as soon as the state moves: every attempted step is non-finite
+    const f: VectorField = (t, y) => (t === 0 ? tf.mul(y, 1) : tf.div(tf.mul(y, 0), 0));
+    const e = solverError(f, y0, { tspan: [0, 1], maxSteps: 10000 });
+    expect(e.code).toBe('non_finite_state');
+    expect(e.message).toMatch(/The last 10 attempted steps all produced NaN or Infinity/);
+    expect(e.stats.nSteps).toBe(10);
+    expect(e.stats.nfe).toBeLessThan(100);
+  });
+
+  test('a stiff problem that runs out of steps is called stiff (Robertson)', () => {
+    // Robertson's chemical kinetics: the classic stiff test problem (eigenvalues down to about −1e4)
+    const robertson: VectorField = (_t, y) =>
+      tf.tidy(() => {
+        const [a, b, c] = tf.split(y, 3, 1);
+        const da = tf.add(tf.mul(a, -0.04), tf.mul(1e4, tf.mul(b, c)));
+        const db = tf.sub(tf.sub(tf.mul(a, 0.04), tf.mul(1e4, tf.mul(b, c))), tf.mul(3e7, tf.square(b)));
+        return tf.concat([da, db, tf.mul(3e7, tf.square(b))], 1);
+      });
+    const x = tf.tensor2d([[1, 0, 0]]);
+    const e = solverError(robertson, x, { tspan: [0, 100], maxSteps: 2000, rtol: 1e-4, atol: 1e-8 });
+    x.dispose();
+    expect(e.code).toBe('max_steps');
+    expect(e.message).toMatch(/The problem looks stiff: the stiffness estimate is .* \|dt\|·S = .* sits at this method.s stability limit \(3.5068\)/);
+    // a non-stiff problem that runs out of steps is not called stiff
+    const e2 = solverError(rotationField, y0, { tspan: [0, 10], maxSteps: 20, rtol: 1e-8, atol: 1e-8 });
+    expect(e2.message).not.toMatch(/looks stiff/);
+  });
+});

@@ -7,6 +7,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SolverRegularizer } from '../regularizers/base';
 import { InvalidArgumentError } from '../solvers/errors';
+import { rejectUnknownKeys } from '../solvers/options';
 
 export type WeightSchedule =
   | { type: 'constant'; value: number }
@@ -15,12 +16,14 @@ export type WeightSchedule =
 function checkSchedule(s: WeightSchedule): WeightSchedule {
   const finitePositive = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
   if (s?.type === 'constant') {
+    rejectUnknownKeys(s, ['type', 'value'], 'constant schedule: ');
     if (typeof s.value !== 'number' || !Number.isFinite(s.value) || s.value < 0) {
       throw new InvalidArgumentError(`A constant schedule needs a finite 'value' ≥ 0, got ${String(s.value)}.`);
     }
     return s;
   }
   if (s?.type === 'exponential') {
+    rejectUnknownKeys(s, ['type', 'from', 'to', 'epochs'], 'exponential schedule: ');
     if (!finitePositive(s.from) || !finitePositive(s.to)) {
       throw new InvalidArgumentError(`An exponential schedule needs finite positive 'from' and 'to', got ${String(s.from)} and ${String(s.to)}.`);
     }

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../solvers/errors';
+import { rejectUnknownKeys } from '../solvers/options';
 
 /** What a NeuralODE layer hands its regularizers after a training forward pass. */
 export interface RegularizerInputs {
@@ -45,9 +46,14 @@ export function checkChoice<T extends string>(value: unknown, allowed: readonly 
 export abstract class SolverRegularizer extends tf.serialization.Serializable {
   private weightValue: number;
 
-  protected constructor(weight: number | undefined, who: string) {
+  /** `args` are checked against `keys` (a misspelt argument is an error, not a silent default). */
+  protected constructor(args: { weight?: number } | undefined, who: string, keys: readonly string[]) {
     super();
-    this.weightValue = checkWeight(weight ?? 1, who);
+    if (args !== undefined && (typeof args !== 'object' || args === null)) {
+      throw new InvalidArgumentError(`${who}: expected an options object such as {weight: 1}, got ${String(args)}.`);
+    }
+    rejectUnknownKeys(args ?? {}, keys, `${who}: `);
+    this.weightValue = checkWeight(args?.weight ?? 1, who);
   }
 
   /** λ, the multiplier of the penalty; schedules change it between epochs. */

@@ -15,7 +15,7 @@ export class ErrorEstimateRegularizer extends SolverRegularizer {
   readonly aggregation: 'sum' | 'mean';
 
   constructor(args: ErrorEstimateArgs = {}) {
-    super(args.weight, 'errorEstimate');
+    super(args, 'errorEstimate', ['weight', 'aggregation']);
     this.aggregation = checkChoice(args.aggregation ?? 'sum', ['sum', 'mean'] as const, "errorEstimate: 'aggregation'");
   }
 

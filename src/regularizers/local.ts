@@ -44,7 +44,7 @@ export class LocalErrorEstimateRegularizer extends SolverRegularizer {
   lastStep = -1;
 
   constructor(args: LocalErrorEstimateArgs = {}) {
-    super(args.weight, 'localErrorEstimate');
+    super(args, 'localErrorEstimate', ['weight', 'sampling', 'seed']);
     this.sampling = checkChoice(args.sampling ?? 'unbiased', ['unbiased', 'biased'] as const, "localErrorEstimate: 'sampling'");
     const seed = args.seed ?? 0;
     if (!Number.isInteger(seed)) throw new InvalidArgumentError(`localErrorEstimate: 'seed' must be an integer, got ${String(seed)}.`);

@@ -25,7 +25,7 @@ export class StiffnessRegularizer extends SolverRegularizer {
   readonly stabilityScaled: boolean;
 
   constructor(args: StiffnessArgs = {}) {
-    super(args.weight, 'stiffness');
+    super(args, 'stiffness', ['weight', 'aggregation', 'dtFactor', 'stabilityScaled']);
     this.aggregation = checkChoice(args.aggregation ?? 'sum', ['sum', 'mean', 'max'] as const, "stiffness: 'aggregation'");
     this.dtFactor = args.dtFactor ?? true;
     this.stabilityScaled = args.stabilityScaled ?? false;

@@ -40,18 +40,27 @@ const STIFFNESS_WINDOW = 20;
 
 /**
  * A sentence saying that the problem looks stiff, when the last accepted steps sat near the edge of
- * the method's stability region (median |dt_j|·S_j ≥ half its size); '' otherwise.
+ * the method's stability region (|dt|·S ≥ half its size, with S the stepper's float32-robust
+ * estimate at the current state and |dt| the median of the last accepted steps); '' otherwise.
  */
-export function stiffnessDiagnosis(stats: SolveStats, stabilitySize: number | undefined): string {
-  const S = stats.stiffnessEstimate;
-  if (!stabilitySize || S.length === 0) return '';
-  const n = Math.min(STIFFNESS_WINDOW, S.length);
-  const products = S.slice(-n)
-    .map((s, i) => s * Math.abs(stats.dt[stats.dt.length - n + i]))
-    .sort((a, b) => a - b);
-  const median = products[Math.floor(n / 2)];
-  if (!(median >= 0.5 * stabilitySize)) return '';
-  return ` The problem looks stiff: over the last ${n} accepted steps the median of |dt|·S (step size times the stiffness estimate) was ${median.toPrecision(3)}, against a stability limit of ${stabilitySize} for this method, so the step size is limited by stability rather than accuracy. An explicit solver needs very many steps here: shorten or rescale tspan, or train with the stiffness regularizer so the learned dynamics stay non-stiff.`;
+function stiffnessDiagnosis(stats: SolveStats, stabilitySize: number | undefined, stiffnessNow: () => number): string {
+  if (!stabilitySize || stats.dt.length === 0) return '';
+  const n = Math.min(STIFFNESS_WINDOW, stats.dt.length);
+  const recent = stats.dt.slice(-n).map(Math.abs).sort((a, b) => a - b);
+  const dt = recent[Math.floor(n / 2)];
+  // The diagnostic step is not part of the solve: its evaluations are not counted in stats.nfe.
+  const nfe = stats.nfe;
+  let S: number;
+  try {
+    S = stiffnessNow();
+  } catch {
+    return '';
+  } finally {
+    stats.nfe = nfe;
+  }
+  const product = S * dt;
+  if (!(product >= 0.5 * stabilitySize)) return '';
+  return ` The problem looks stiff: the stiffness estimate is ${S.toPrecision(3)} and the median of the last ${n} accepted step sizes ${dt.toPrecision(3)}, so |dt|·S = ${product.toPrecision(3)} sits at this method's stability limit (${stabilitySize}): the step size is limited by stability, not accuracy, and an explicit solver needs very many steps. Shorten or rescale tspan, or train with the stiffness regularizer so the learned dynamics stay non-stiff.`;
 }
 
 /**
@@ -82,7 +91,10 @@ export function integrate<Term, S>(
   const hint = (): string =>
     (nonFiniteRejects > 0
       ? ` The last ${nonFiniteRejects} attempted step(s) produced a non-finite (NaN/Inf) error estimate: the state or the vector field blows up near this time.`
-      : '') + stiffnessDiagnosis(stats, stepper.stabilitySize);
+      : '') +
+    (y && state !== null && stepper.diagnoseStiffness
+      ? stiffnessDiagnosis(stats, stepper.stabilitySize, () => stepper.diagnoseStiffness!(term, t, y!, stats.dt[stats.dt.length - 1] ?? 0, state as S))
+      : '');
 
   try {
     if (!stepper.allFinite(y0)) fail('non_finite_state', 'The initial state contains NaN or Infinity: check the input data.');

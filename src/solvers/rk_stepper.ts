@@ -54,6 +54,24 @@ export function stiffnessRatio(num: number, den: number, scale: () => number): n
   return num / den;
 }
 
+/**
+ * ‖Δk‖ / ‖Δg‖ over only the elements whose stage difference Δg is well above float32 rounding of
+ * that element. Unlike `stiffnessRatio` (one RMS over the whole state), a stiff component that is
+ * tiny next to the others (Robertson's y2 ≈ 4e-5 beside y1 ≈ 1) is not drowned in their rounding.
+ */
+export function elementwiseStiffness(gp: ArrayLike<number>, gq: ArrayLike<number>, kp: ArrayLike<number>, kq: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < gp.length; i++) {
+    const dg = gq[i] - gp[i];
+    if (!(Math.abs(dg) > 1e-5 * Math.max(Math.abs(gp[i]), Math.abs(gq[i])))) continue;
+    const dk = kq[i] - kp[i];
+    num += dk * dk;
+    den += dg * dg;
+  }
+  return den > 0 && Number.isFinite(num) ? Math.sqrt(num / den) : 0;
+}
+
 /** The error terms dt·Σ bError_j k_j of a step (empty for fixed-step methods). */
 export function errorTerms(tab: ButcherTableau, k: readonly tf.Tensor[], dt: number): Term[] {
   return (tab.bError ?? []).map((e, j): Term => [dt * e, k[j]]);
@@ -104,6 +122,14 @@ export function rkStepper(tab: ButcherTableau, arith: StateArithmetic): Stepper<
     disposeState(state) {
       state.k1?.dispose();
     },
+
+    diagnoseStiffness: stiff
+      ? (f, t, y, dt, state) =>
+          tf.tidy(() => {
+            const { g, k } = rkStages(tab, arith, f, t, y, dt, state.k1);
+            return elementwiseStiffness(g[stiff[0]].dataSync(), g[stiff[1]].dataSync(), k[stiff[0]].dataSync(), k[stiff[1]].dataSync());
+          })
+      : undefined,
 
     allFinite: (x) => arith.allFinite(x),
   };

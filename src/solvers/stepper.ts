@@ -59,6 +59,11 @@ export interface Stepper<Term, S> {
   /** One attempt from (t, y) with signed step dt. Must not dispose `y` or `state`. */
   step(term: Term, t: number, y: tf.Tensor, dt: number, state: S, tol: Tolerances): StepAttempt<S>;
   disposeState(state: S): void;
+  /**
+   * A stiffness estimate (dominant eigenvalue magnitude) at (t, y) for a step dt, robust to float32
+   * rounding, for diagnosing a failed solve; costs one extra step. Only methods that can tell.
+   */
+  diagnoseStiffness?(term: Term, t: number, y: tf.Tensor, dt: number, state: S): number;
   /** True when no element of `x` is NaN or ±Infinity (uses the stepper's arithmetic). */
   allFinite(x: tf.Tensor): boolean;
 }
