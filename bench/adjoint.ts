@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { ParametricField } from '../src';
-import { discreteAdjointOp } from '../src/adjoint/discrete';
+import { discreteAdjointOp, odeSystem } from '../src/adjoint/discrete';
 import { resolveOptions } from '../src/solvers/options';
 import { getTableau } from '../src/solvers/registry';
 import { rkStepTensor } from '../src/solvers/rk_stepper';
@@ -44,7 +44,7 @@ async function benchBackend(backend: 'cpu' | 'wasm', quick: boolean): Promise<Ro
   ];
   const x = tf.randomNormal([B, D], 0, 1, 'float32', SEED + 4);
   const opts = resolveOptions({ tspan: [0, 4], rtol: 1e-6, atol: 1e-7 });
-  const { op, record } = discreteAdjointOp(field, opts);
+  const { op, record } = discreteAdjointOp(odeSystem(field, opts), opts);
   const nOutState = B * D;
   const loss = (packed: tf.Tensor): tf.Scalar => tf.sum(tf.square(tf.slice(packed, 0, nOutState))) as tf.Scalar;
   // one solve to fix the accepted steps for the unrolled reference

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import { discreteAdjointOp, ParametricField, unpack } from '../src/adjoint/discrete';
+import { discreteAdjointOp, odeSystem, ParametricField, unpack } from '../src/adjoint/discrete';
 import { resolveOptions, SolveOptions } from '../src/solvers/options';
 import { getTableau } from '../src/solvers/registry';
 import { rkStepTensor } from '../src/solvers/rk_stepper';
@@ -117,7 +117,7 @@ describe.each(CASES)('discrete adjoint %s (%s)', (solver, _label, timeDependent,
   ] as const)('equals autodiff through the unrolled accepted steps, input and every weight (%s arithmetic, %s)', (arithmetic, _what, withReg, tolerance) => {
     const field = mlp(timeDependent);
     const spec = withReg ? specAll : { ...specAll, eWeight: 0, sWeight: 0 };
-    const { op, record } = discreteAdjointOp(field, resolveOptions({ ...o, arithmetic }));
+    const { op, record } = discreteAdjointOp(odeSystem(field, resolveOptions({ ...o, arithmetic })), resolveOptions({ ...o, arithmetic }));
     const nOut = saveat ? saveat.length : 1;
     const before = tf.memory().numTensors;
     const custom = tf.grads((...a: tf.Tensor[]) => lossFromPacked(op(a[0], ...a.slice(1)), record.forward!, nOut, spec))([x, ...params]);
@@ -138,7 +138,7 @@ describe.each(CASES)('discrete adjoint %s (%s)', (solver, _label, timeDependent,
   test('agrees with central finite differences of the frozen discrete solve (state loss)', () => {
     const field = mlp(timeDependent);
     const spec = specState;
-    const { op, record } = discreteAdjointOp(field, resolveOptions(o));
+    const { op, record } = discreteAdjointOp(odeSystem(field, resolveOptions(o)), resolveOptions(o));
     const nOut = saveat ? saveat.length : 1;
     const grads = tf.grads((...a: tf.Tensor[]) => lossFromPacked(op(a[0], ...a.slice(1)), record.forward!, nOut, spec))([x, ...params]);
     const stats = record.forward!;

@@ -1,5 +1,5 @@
 /**
- * The discrete adjoint as a tfjs custom gradient.
+ * The discrete adjoint as a tfjs custom gradient, for any stepper (ODE Runge–Kutta, SDE SRI).
  *
  * Forward (tape off): an ordinary adaptive solve that keeps the state at the start of every
  * accepted step, and returns one packed tensor:
@@ -13,12 +13,15 @@
  * one step's activations at a time. Rejected steps and controller arithmetic cost nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { chooseArithmetic } from '../solvers/arithmetic';
 import { InvalidArgumentError } from '../solvers/errors';
+import { integrate } from '../solvers/integrate';
 import { resolveOptions, ResolvedOptions, SolveOptions } from '../solvers/options';
 import { getTableau } from '../solvers/registry';
-import { rkStepTensor } from '../solvers/rk_stepper';
-import { checkState, solveResolved } from '../solvers/solve';
-import { SolveStats } from '../solvers/stats';
+import { rkStepper } from '../solvers/rk_stepper';
+import { checkState, countedVectorField } from '../solvers/solve';
+import { emptyStats, SolveStats } from '../solvers/stats';
+import { Stepper, VectorField } from '../solvers/stepper';
 import { gradientDepth, vjp } from './vjp';
 
 /** A vector field with explicit parameters: gradients are taken with respect to `params`. */
@@ -58,6 +61,30 @@ export function unpack(
 const HIGHER_ORDER =
   'Higher-order gradients (a gradient of a gradient) through the discrete adjoint are not supported: its reverse pass is not itself differentiable. Take first-order gradients only (model.fit, tf.grads, optimizer.minimize).';
 
+/**
+ * What the adjoint needs to know about a differential equation: how to step it and how to bind
+ * parameters. `Ctx` is per-call state shared by a forward solve and its reverse pass (for an SDE,
+ * the Brownian path).
+ */
+export interface AdjointSystem<Term, Ctx> {
+  /** The stepper for a state like `x` (its arithmetic may depend on the state's size). */
+  stepper(x: tf.Tensor): Stepper<Term, unknown>;
+  /** Starts a call. */
+  begin(x: tf.Tensor): Ctx;
+  /** The term with `params` bound; its evaluations are counted into `stats` (drift into `nfe`). */
+  term(ctx: Ctx, params: readonly tf.Tensor[], stats: SolveStats): Term;
+}
+
+/** The ODE y' = field(t, y, params) solved with an explicit Runge–Kutta method. */
+export function odeSystem(field: ParametricField, opts: ResolvedOptions): AdjointSystem<VectorField, undefined> {
+  const tab = getTableau(opts.solver);
+  return {
+    stepper: (x) => rkStepper(tab, chooseArithmetic(opts.arithmetic, x.size)),
+    begin: () => undefined,
+    term: (_ctx, params, stats) => countedVectorField((t, y) => field(t, y, params), stats),
+  };
+}
+
 /** The packed op and what it exposes to the layer (internal: takes resolved options). */
 export interface PackedAdjointOp {
   op: (x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor;
@@ -74,12 +101,11 @@ export interface PackedAdjointOp {
  * Parameters that are `tf.Variable`s are read live in the reverse pass; any other parameter
  * tensor is saved with the op (it may be an intermediate that the forward scope disposes).
  */
-export function discreteAdjointOp(
-  field: ParametricField,
+export function discreteAdjointOp<Term, Ctx>(
+  system: AdjointSystem<Term, Ctx>,
   opts: ResolvedOptions,
   record: AdjointRecord = { forward: null, nfeBackward: 0 },
 ): PackedAdjointOp {
-  const tab = getTableau(opts.solver);
   const tol = { atol: opts.atol, rtol: opts.rtol };
   let layout: PackedLayout = { nOut: 0, stateSize: 0, nSteps: 0 };
   let nextStops: number[] = [];
@@ -88,10 +114,15 @@ export function discreteAdjointOp(
     const save = args.pop() as tf.GradSaveFunc;
     const [x, ...params] = args as tf.Tensor[];
     if (gradientDepth() > 1) throw new InvalidArgumentError(HIGHER_ORDER);
-    const f = (t: number, y: tf.Tensor): tf.Tensor => field(t, y, params);
     const stops = nextStops;
     nextStops = [];
-    const { ys, stats, stepStates, outputStep } = solveResolved(f, x, stops.length ? { ...opts, tstops: stops } : opts, true);
+    const stepper = system.stepper(x);
+    const replay = stepper.replay;
+    if (!replay) throw new Error(`internal: stepper '${stepper.name}' cannot replay steps for the discrete adjoint`);
+    const ctx = system.begin(x);
+    const stats = emptyStats();
+    const forwardTerm = system.term(ctx, params, stats);
+    const { ys, stepStates, outputStep } = integrate(stepper, forwardTerm, x, stops.length ? { ...opts, tstops: stops } : opts, stats, true);
     record.forward = stats;
     const n = stats.nAccepted;
     layout = { nOut: ys.length, stateSize: x.size, nSteps: n };
@@ -134,18 +165,15 @@ export function discreteAdjointOp(
           lambda = next;
         });
       };
-      let nfe = 0;
-      const counted = (tt: number, y: tf.Tensor): tf.Tensor => {
-        nfe++;
-        return field(tt, y, ps);
-      };
+      const backwardStats = emptyStats();
+      const term = system.term(ctx, ps, backwardStats);
       for (let j = nSteps - 1; j >= 0; j--) {
         addOutputs(j);
         const yj = saved[j];
         const lam = lambda;
         const want = { error: dE[j] !== 0, stiffness: dS[j] !== 0, stiffnessActive: stiffnessActive[j] };
         const [gy, ...gp] = vjp(() => {
-          const r = rkStepTensor(tab, counted, t[j], yj, dt[j], tol, want);
+          const r = replay.call(stepper, term, t[j], yj, dt[j], tol, want);
           let obj = tf.sum(tf.mul(r.y1, lam));
           if (r.error) obj = tf.add(obj, tf.mul(r.error, dE[j]));
           if (r.stiffness) obj = tf.add(obj, tf.mul(r.stiffness, dS[j]));
@@ -159,7 +187,7 @@ export function discreteAdjointOp(
       }
       addOutputs(-1);
       tf.dispose(dyStates);
-      record.nfeBackward = nfe;
+      record.nfeBackward = backwardStats.nfe;
       return [lambda, ...pGrads];
     };
     return { value: packed, gradFunc };
@@ -200,7 +228,7 @@ export function discreteAdjoint(field: ParametricField, options: SolveOptions = 
     throw new InvalidArgumentError(`discreteAdjoint(field, options): field must be a function (t, y, params) => tf.Tensor, got ${typeof field}.`);
   }
   const resolved = resolveOptions(options);
-  const packedOp = discreteAdjointOp(field, resolved);
+  const packedOp = discreteAdjointOp(odeSystem(field, resolved), resolved);
   const opWithEstimates = (x: tf.Tensor, ...params: tf.Tensor[]) => {
     checkState(x, 'x');
     return tf.tidy(() => {

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { discreteAdjointOp, PackedLayout, unpack } from '../adjoint/discrete';
+import { discreteAdjointOp, odeSystem, PackedLayout, unpack } from '../adjoint/discrete';
 import { SolverEstimate } from '../regularizers/base';
 import { RegularizerSpec } from '../regularizers/registry';
 import { InvalidArgumentError } from '../solvers/errors';
@@ -90,7 +90,7 @@ export class NeuralODE extends DELayer {
     this.features = features as number[];
     this.vectorField.build(this.features);
     const stack = this.vectorField;
-    const { op, lastLayout, setNextStops } = discreteAdjointOp((t, y) => stack.call(t, y), this.resolved, this.record);
+    const { op, lastLayout, setNextStops } = discreteAdjointOp(odeSystem((t, y) => stack.call(t, y), this.resolved), this.resolved, this.record);
     this.op = op;
     this.layout = lastLayout;
     this.setNextStops = setNextStops;

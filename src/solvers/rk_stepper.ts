@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { combineTensor, rmsTensor, StateArithmetic, Term } from './arithmetic';
 import { hairerInitialStep } from './initial_step';
-import { Stepper, StepAttempt, Tolerances, VectorField } from './stepper';
+import { ReplayWants, Stepper, StepAttempt, Tolerances, VectorField } from './stepper';
 import { ButcherTableau } from './tableau';
 
 /** Carried between steps: the derivative at the current state for FSAL methods. */
@@ -131,6 +131,8 @@ export function rkStepper(tab: ButcherTableau, arith: StateArithmetic): Stepper<
           })
       : undefined,
 
+    replay: (f, t, y, dt, tol, want) => rkStepTensor(tab, f, t, y, dt, tol, want),
+
     allFinite: (x) => arith.allFinite(x),
   };
 }
@@ -143,17 +145,12 @@ export interface RkStepTensorResult {
   readonly stiffness?: tf.Scalar;
 }
 
-/** Which estimates `rkStepTensor` computes. */
-export interface RkStepWants {
-  readonly error?: boolean;
-  readonly stiffness?: boolean;
-  /**
-   * Whether the stiffness ratio is reliable on this step (false: S is the constant 0). The discrete
-   * adjoint passes the forward solve's decision (S_j ≠ 0), so value and gradient agree and nothing
-   * is read back. When omitted the rule of `stiffnessRatio` is evaluated here (3 read-backs).
-   */
-  readonly stiffnessActive?: boolean;
-}
+/**
+ * Which estimates `rkStepTensor` computes. With `stiffnessActive` omitted the rule of
+ * `stiffnessRatio` is evaluated on the values (3 read-backs); the discrete adjoint passes the
+ * forward solve's decision instead.
+ */
+export type RkStepWants = ReplayWants;
 
 /**
  * One step with tfjs ops only, so that tfjs autodiff can differentiate it: the discrete adjoint

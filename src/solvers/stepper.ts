@@ -31,6 +31,24 @@ export interface StepAttempt<S> {
   readonly stiffness?: number;
 }
 
+/** Which estimates a differentiable replay of a step computes (see `Stepper.replay`). */
+export interface ReplayWants {
+  readonly error?: boolean;
+  readonly stiffness?: boolean;
+  /**
+   * Whether the stiffness estimate was reliable on this step in the forward solve (S_j ≠ 0); the
+   * replay reuses that decision so value and gradient agree. Omitted: decided on the values.
+   */
+  readonly stiffnessActive?: boolean;
+}
+
+/** A step recomputed with tfjs ops, differentiable by tfjs autodiff. */
+export interface ReplayResult {
+  readonly y1: tf.Tensor;
+  readonly error?: tf.Scalar;
+  readonly stiffness?: tf.Scalar;
+}
+
 export interface Stepper<Term, S> {
   readonly name: string;
   /** Order used by the initial-step heuristic and the controller defaults. */
@@ -64,6 +82,12 @@ export interface Stepper<Term, S> {
    * rounding, for diagnosing a failed solve; costs one extra step. Only methods that can tell.
    */
   diagnoseStiffness?(term: Term, t: number, y: tf.Tensor, dt: number, state: S): number;
+  /**
+   * Recomputes an accepted step from its start state with tfjs ops only (for SDEs with the same
+   * Brownian increments, re-queried from the term's path), so that the discrete adjoint can take its
+   * vector–Jacobian product. Must give the forward step's values up to float rounding.
+   */
+  replay?(term: Term, t: number, y: tf.Tensor, dt: number, tol: Tolerances, want: ReplayWants): ReplayResult;
   /** True when no element of `x` is NaN or ±Infinity (uses the stepper's arithmetic). */
   allFinite(x: tf.Tensor): boolean;
 }
