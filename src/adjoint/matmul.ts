@@ -2,13 +2,14 @@
  * Matrix products with transposed operands, working around a slow kernel of the wasm backend.
  *
  * `@tensorflow/tfjs-backend-wasm` 4.22 runs `BatchMatMul` with `transposeA` or `transposeB` set
- * about 10× slower than the same product without the flags (measured in Node 20, one thread, SIMD:
- * Xᵀ·D for X 512×785 and D 512×100 took 24 ms with `transposeA`, 2 ms as an explicit
- * `tf.transpose` followed by a plain `matMul`; the same holds for `transposeB`; see
- * `bench/vjp.ts`). The transposed-operand path of that kernel walks memory with a large stride,
- * while `Transpose` is a cheap copy. The `cpu` backend has no such defect (its kernel takes the
- * flags at no extra cost, and an explicit transpose would only add a copy), so the flags are
- * passed through everywhere except on wasm.
+ * about 10× slower than the same product without the flags (Node 20, one thread, SIMD; X 512×785,
+ * D 512×100, W 785×100): Xᵀ·D 24 ms with `transposeA` vs 2 ms as an explicit `tf.transpose` and a
+ * plain `matMul` (issue measurement); in `bench/vjp.ts` on a loaded machine Xᵀ·D 43.7 ms vs 5.4 ms
+ * (8.2×) and D·Wᵀ 45.8 ms vs 3.9 ms (11.8×). The transposed-operand path of that kernel strides
+ * through memory,
+ * while `Transpose` is a cheap copy. The `cpu` backend has no such defect (same bench: flags vs
+ * `matMulT` 1.04–1.08×, i.e. equal within noise; an explicit transpose would only add a copy), so
+ * the flags are passed through everywhere except on wasm.
  *
  * This is the only module that knows about the defect. To remove the workaround once a tfjs
  * release fixes the kernel: run `npx tsx bench/vjp.ts` (its first table times both forms on wasm);
