@@ -5,9 +5,8 @@
  * about 10× slower than the same product without the flags (Node 20, one thread, SIMD; X 512×785,
  * D 512×100, W 785×100): Xᵀ·D 24 ms with `transposeA` vs 2 ms as an explicit `tf.transpose` and a
  * plain `matMul` (issue measurement); in `bench/vjp.ts` on a loaded machine Xᵀ·D 43.7 ms vs 5.4 ms
- * (8.2×) and D·Wᵀ 45.8 ms vs 3.9 ms (11.8×). The transposed-operand path of that kernel strides
- * through memory,
- * while `Transpose` is a cheap copy. The `cpu` backend has no such defect (same bench: flags vs
+ * (8.2×) and D·Wᵀ 45.8 ms vs 3.9 ms (11.8×); the explicit `Transpose` is a cheap copy (why the
+ * flagged kernel path is slow was not investigated). The `cpu` backend has no such defect (same bench: flags vs
  * `matMulT` 1.04–1.08×, i.e. equal within noise; an explicit transpose would only add a copy), so
  * the flags are passed through everywhere except on wasm.
  *
