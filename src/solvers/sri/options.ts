@@ -1,0 +1,110 @@
+/**
+ * Options of `solveSDE`: the public type, defaults and validation. The options shared with the ODE solver
+ * (tspan, tolerances, step bounds, maxSteps, saveat) are checked by `resolveOptions`, so both solvers
+ * report the same errors for them; SDE-specific rules (forward time only, the SDE solver names, seed and
+ * Brownian path) are checked here.
+ */
+import { BrownianTree } from '../../noise/brownian';
+import { isValidSeed, MAX_SEED } from '../../noise/prng';
+import { InvalidArgumentError } from '../errors';
+import { rejectUnknownKeys, ResolvedOptions, resolveOptions, SolveOptions } from '../options';
+import { getSdeMethod, SdeSolverName } from './registry';
+
+export interface SdeSolveOptions {
+  /** Integration interval [t0, t1] with t0 < t1 (SDE solves run forward in time). Default [0, 1]. */
+  tspan?: [number, number];
+  /** Method name. Default 'sosri'. */
+  solver?: SdeSolverName;
+  /** Relative tolerance. Default 1e-2 (StochasticDiffEq's SDE default). */
+  rtol?: number;
+  /** Absolute tolerance. Default 1e-2. */
+  atol?: number;
+  /** Initial step magnitude. Adaptive methods default to the SDE initial-step heuristic; Euler–Maruyama requires it. */
+  dt0?: number;
+  /** Smallest step magnitude the controller may propose before the solve fails. Default 0. */
+  dtmin?: number;
+  /** Largest step magnitude. Default t1 − t0. */
+  dtmax?: number;
+  /** Maximum number of attempted steps (accepted + rejected). Default 10000. */
+  maxSteps?: number;
+  /** Increasing times inside tspan at which to return the state (stepped onto exactly). Default: only t1. */
+  saveat?: number[];
+  /** Integer seed in [0, 2^53 − 1] of the Brownian path. Default: a fresh random seed per call. */
+  seed?: number;
+  /**
+   * An existing Brownian path to use instead of drawing one (to share a path across calls); it must have
+   * the state's shape and cover tspan. Exclusive with `seed`.
+   */
+  brownian?: BrownianTree;
+}
+
+/** Options after validation, with defaults filled in; what `solveSDEResolved` and the loop read. */
+export interface SdeResolvedOptions extends Omit<ResolvedOptions, 'solver' | 'arithmetic' | 'direction'> {
+  readonly direction: 1;
+  readonly solver: SdeSolverName;
+  /** The seed of the path to draw (the given one or a fresh random one); unused when `brownian` is given. */
+  readonly seed: number;
+  readonly brownian: BrownianTree | undefined;
+}
+
+/** Default SDE method. */
+export const SDE_DEFAULT_SOLVER: SdeSolverName = 'sosri';
+/** Default relative tolerance of an SDE solve (StochasticDiffEq's reltol). */
+export const SDE_DEFAULT_RTOL = 1e-2;
+/** Default absolute tolerance of an SDE solve (StochasticDiffEq's abstol). */
+export const SDE_DEFAULT_ATOL = 1e-2;
+
+/** The keys of `SdeSolveOptions`. */
+export const SDE_SOLVE_OPTION_KEYS: readonly (keyof SdeSolveOptions)[] = [
+  'tspan', 'solver', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat', 'seed', 'brownian',
+];
+const SHARED_KEYS: ReadonlySet<string> = new Set<keyof SolveOptions>(['tspan', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat']);
+
+/** A uniformly random valid seed (53 bits from two `Math.random` draws). */
+export function randomSeed(): number {
+  return Math.floor(Math.random() * 2 ** 32) * 2 ** 21 + Math.floor(Math.random() * 2 ** 21);
+}
+
+/** Checks every option and fills in defaults. Throws `InvalidArgumentError` naming the fix. */
+export function resolveSdeOptions(opts: SdeSolveOptions = {}): SdeResolvedOptions {
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+    throw new InvalidArgumentError(
+      `SDE solver options must be an object such as {tspan: [0, 1], rtol: 1e-2, seed: 0}, got ${Array.isArray(opts) ? 'an array' : String(opts)}.`,
+    );
+  }
+  rejectUnknownKeys(opts, SDE_SOLVE_OPTION_KEYS);
+  const { solver = SDE_DEFAULT_SOLVER, seed, brownian, ...shared } = opts;
+  const method = getSdeMethod(solver);
+  const base = resolveOptions({ ...shared, rtol: shared.rtol ?? SDE_DEFAULT_RTOL, atol: shared.atol ?? SDE_DEFAULT_ATOL }, SHARED_KEYS);
+  const { t0, t1, direction } = base;
+  if (direction !== 1) {
+    throw new InvalidArgumentError(
+      `SDE solves run forward in time only: option 'tspan' must have t0 < t1, got [${t0}, ${t1}]. Reverse the interval (for a time-reversed SDE, substitute s = t0 + t1 − t into the drift and diffusion).`,
+    );
+  }
+  if (!method.adaptive && base.dt0 === undefined) {
+    throw new InvalidArgumentError(
+      `Solver '${solver}' takes fixed steps: set 'dt0' to the step size (e.g. dt0: ${(t1 - t0) / 100}), or use an adaptive SDE solver such as 'sosri'.`,
+    );
+  }
+  if (seed !== undefined && !isValidSeed(seed)) {
+    throw new InvalidArgumentError(`Option 'seed' must be an integer in [0, ${MAX_SEED}], got ${String(seed)}.`);
+  }
+  if (brownian !== undefined) {
+    if (!(brownian instanceof BrownianTree)) {
+      throw new InvalidArgumentError(`Option 'brownian' must be a BrownianTree (from brownianTree({seed, t0, t1, shape})), got ${typeof brownian}.`);
+    }
+    if (seed !== undefined) {
+      throw new InvalidArgumentError(
+        `Give either 'seed' or 'brownian', not both: the Brownian tree already has its seed (${brownian.seed}).`,
+      );
+    }
+    if (brownian.t0 > t0 || brownian.t1 < t1) {
+      throw new InvalidArgumentError(
+        `Option 'brownian' covers [${brownian.t0}, ${brownian.t1}], which does not contain tspan [${t0}, ${t1}]: build the tree with t0 ≤ ${t0} and t1 ≥ ${t1}.`,
+      );
+    }
+  }
+  const { solver: _odeSolver, arithmetic: _arithmetic, ...loop } = base;
+  return { ...loop, direction: 1, solver: method.name, seed: seed ?? brownian?.seed ?? randomSeed(), brownian };
+}

@@ -1,0 +1,133 @@
+/**
+ * `solveSDE(f, g, y0, options)`: the tensor-level solver for Itô SDEs with diagonal noise,
+ * dy = f(t, y) dt + g(t, y) ⊙ dW, on the one integration loop (`integrate`) shared with the ODE solver.
+ *
+ * The state is a float32 tensor of any rank (batch first by convention); each element has its own Wiener
+ * process, drawn from a seeded Brownian tree (or a given one). Time and step sizes are float64 JS numbers;
+ * the error norm is one RMS over all elements, so the whole batch shares one step-size sequence.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { BrownianTree } from '../../noise/brownian';
+import { InvalidArgumentError, SolverError } from '../errors';
+import { integrate, IntegrateResult } from '../integrate';
+import { ResolvedOptions } from '../options';
+import { checkState } from '../solve';
+import { emptyStats, SolveStats } from '../stats';
+import { VectorField } from '../stepper';
+import { resolveSdeOptions, SdeResolvedOptions, SdeSolveOptions } from './options';
+import { sdeStepper } from './registry';
+import { SdeTerm } from './stepper';
+
+/** Statistics of an SDE solve: `nfe` counts drift evaluations (the paper's NFE), `nfeDiffusion` diffusion ones. */
+export interface SdeSolveStats extends SolveStats {
+  nfeDiffusion: number;
+}
+
+/** States at `ts` (one tensor per time, shaped like y0) and the solve's statistics. */
+export interface SdeSolveResult {
+  ys: tf.Tensor[];
+  ts: number[];
+  stats: SdeSolveStats;
+}
+
+/** What `solveSDEResolved` returns: the loop's result plus the Brownian path the solve used. */
+export interface SdeIntegrateResult extends IntegrateResult {
+  stats: SdeSolveStats;
+  /** The path of this solve: accepted step j used `brownian.increment(stats.t[j], stats.t[j] + stats.dt[j])`. */
+  brownian: BrownianTree;
+}
+
+/** A fresh statistics record with `nfeDiffusion`. */
+export function emptySdeStats(): SdeSolveStats {
+  return { ...emptyStats(), nfeDiffusion: 0 };
+}
+
+const ROLES = {
+  drift: { counter: 'nfe', call: 'drift f(t, y)', fix: 'f(t, y) must return a float32 tensor shaped like y' },
+  diffusion: {
+    counter: 'nfeDiffusion',
+    call: 'diffusion g(t, y)',
+    fix: 'diagonal noise: g(t, y) must return a float32 tensor shaped like y (one coefficient per state element)',
+  },
+} as const;
+
+/**
+ * Wraps the drift or the diffusion to count its evaluations into `stats` (`nfe` or `nfeDiffusion`) and to
+ * check what it returns (a float32 tensor shaped like y; otherwise `SolverError('bad_derivative')` naming
+ * the function).
+ */
+export function countedSdeField(fn: VectorField, role: keyof typeof ROLES, stats: SdeSolveStats): VectorField {
+  const { counter, call, fix } = ROLES[role];
+  if (typeof fn !== 'function') {
+    throw new InvalidArgumentError(`The ${call} must be a function of (t, y) returning a tensor, got ${typeof fn}.`);
+  }
+  return (t, y) => {
+    stats[counter]++;
+    const out = fn(t, y);
+    if (!(out instanceof tf.Tensor)) {
+      throw new SolverError('bad_derivative', `The ${call} returned ${typeof out}, not a tf.Tensor: ${fix}`, stats, t);
+    }
+    if (out.dtype !== 'float32' || !tf.util.arraysEqual(out.shape, y.shape)) {
+      const msg = `The ${call} returned a ${out.dtype} tensor of shape [${out.shape}] for a state of shape [${y.shape}]: ${fix}`;
+      if (out !== y) out.dispose();
+      throw new SolverError('bad_derivative', msg, stats, t);
+    }
+    // Stage values are disposed by the step; never hand it a tensor it does not own.
+    return out === y ? tf.clone(out) : out;
+  };
+}
+
+/** The options the loop reads. `integrate` takes `ResolvedOptions`, but only reads the fields shared with SDE solves. */
+function loopOptions(o: SdeResolvedOptions): ResolvedOptions {
+  const { solver: _solver, seed: _seed, brownian: _brownian, ...loop } = o;
+  return loop as ResolvedOptions;
+}
+
+/** The path of a solve: the given tree (checked against y0's shape) or a new one from the seed over tspan. */
+function brownianFor(o: SdeResolvedOptions, y0: tf.Tensor): BrownianTree {
+  if (!o.brownian) return new BrownianTree({ seed: o.seed, t0: o.t0, t1: o.t1, shape: y0.shape.slice() });
+  if (!tf.util.arraysEqual(o.brownian.shape, y0.shape)) {
+    throw new InvalidArgumentError(
+      `Option 'brownian' has shape [${o.brownian.shape}] but y0 has shape [${y0.shape}]: build the tree with shape: y0.shape (one Wiener process per state element).`,
+    );
+  }
+  return o.brownian;
+}
+
+/**
+ * Internal: solve with resolved options, optionally keeping the start state of every accepted step (for
+ * the discrete adjoint, which replays accepted step j from `stepStates[j]`, `stats.t[j]`, `stats.dt[j]` and
+ * the increments the returned `brownian` gives for that interval).
+ */
+export function solveSDEResolved(
+  f: VectorField,
+  g: VectorField,
+  y0: tf.Tensor,
+  o: SdeResolvedOptions,
+  keepStepStates = false,
+): SdeIntegrateResult {
+  const stats = emptySdeStats();
+  const term: SdeTerm = {
+    drift: countedSdeField(f, 'drift', stats),
+    diffusion: countedSdeField(g, 'diffusion', stats),
+    brownian: brownianFor(o, y0),
+  };
+  const out = integrate(sdeStepper(o.solver), term, y0, loopOptions(o), stats, keepStepStates);
+  return { ...out, stats, brownian: term.brownian };
+}
+
+/**
+ * Solve the Itô SDE dy = f(t, y) dt + g(t, y) ⊙ dW, y(t0) = y0, with diagonal noise (g shaped like y; each
+ * element of the state has its own Wiener process).
+ *
+ * Returns the states at `options.saveat` (or at t1) and the statistics (`nfe`: drift evaluations,
+ * `nfeDiffusion`: diffusion evaluations; per accepted step t, dt, error and stiffness estimates). The
+ * returned tensors are new; `y0` is neither modified nor disposed. Throws `InvalidArgumentError` for bad
+ * arguments and `SolverError` (with `.stats`) when the solve fails; nothing is leaked either way.
+ */
+export function solveSDE(f: VectorField, g: VectorField, y0: tf.Tensor, options: SdeSolveOptions = {}): SdeSolveResult {
+  checkState(y0);
+  const o = resolveSdeOptions(options);
+  const { ys, ts, stats } = solveSDEResolved(f, g, y0, o);
+  return { ys, ts, stats };
+}

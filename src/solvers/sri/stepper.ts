@@ -1,0 +1,156 @@
+/**
+ * SDE methods as `Stepper`s over a term that bundles the drift, the diagonal diffusion and a Brownian
+ * path. A step from t with step h queries W and the space-time Lévy area over [t, t + h] from the
+ * path; a rejected step retried with a smaller h queries a sub-interval of the same path, so rejection
+ * never redraws the noise (no bias; Rackauckas & Nie 2017). Only forward time (h > 0) is supported.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { BrownianTree } from '../../noise/brownian';
+import { chooseArithmetic } from '../arithmetic';
+import { InvalidArgumentError } from '../errors';
+import { StepAttempt, Stepper, VectorField } from '../stepper';
+import { eulerMaruyamaStep } from './euler_maruyama';
+import { sdeInitialStep } from './initial_step';
+import { sriStep } from './step';
+import { sdeControllerDefaults, SriTableau } from './tableau';
+
+/**
+ * What an SDE stepper integrates: dy = drift(t, y) dt + diffusion(t, y) ⊙ dW(t), with W the Brownian
+ * path `brownian` (shaped like y, covering the integration interval). The fields count their own
+ * evaluations and check what they return.
+ */
+export interface SdeTerm {
+  readonly drift: VectorField;
+  readonly diffusion: VectorField;
+  readonly brownian: BrownianTree;
+}
+
+/** SDE steppers carry nothing from one step to the next. */
+export type SriState = null;
+
+/** 2√3: dZ = 2√3·H has variance h when the space-time Lévy area H has variance h/12. */
+const LEVY_TO_DZ = 2 * Math.sqrt(3);
+
+/** The Brownian noise of one step as float32 tensors shaped like the state. */
+export interface StepNoise {
+  /** W(t + h) − W(t). */
+  readonly dW: tf.Tensor;
+  /** 2√3·H, independent of dW with variance h (present when requested). */
+  readonly dZ?: tf.Tensor;
+}
+
+/**
+ * The increments of `brownian` over [t, t + h] as tensors of `shape` (the caller disposes them). The end
+ * is clamped to the path's end, which a step clipped onto t1 may overshoot by a rounding error. Throws
+ * `InvalidArgumentError` for h ≤ 0 (SDE solves run forward in time) or a path of the wrong size.
+ */
+export function stepNoise(brownian: BrownianTree, t: number, h: number, shape: number[], withDZ: boolean): StepNoise {
+  if (!(h > 0)) {
+    throw new InvalidArgumentError(
+      `SDE steps run forward in time only, got a step dt=${h} from t=${t}: give tspan as [t0, t1] with t0 < t1.`,
+    );
+  }
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (brownian.size !== size) {
+    throw new InvalidArgumentError(
+      `The Brownian path has ${brownian.size} elements (shape [${brownian.shape}]) but the state has ${size} (shape [${shape}]): build it with the state's shape.`,
+    );
+  }
+  const { dW, H } = brownian.increment(t, Math.min(t + h, brownian.t1));
+  const w = tf.tensor(Float32Array.from(dW), shape, 'float32');
+  if (!withDZ) return { dW: w };
+  const z = new Float32Array(size);
+  for (let i = 0; i < size; i++) z[i] = LEVY_TO_DZ * H[i];
+  return { dW: w, dZ: tf.tensor(z, shape, 'float32') };
+}
+
+/** True when no element is NaN or ±Infinity (host loops on cpu/wasm, tensor ops elsewhere). */
+function allFinite(x: tf.Tensor): boolean {
+  return chooseArithmetic('auto', x.size).allFinite(x);
+}
+
+/**
+ * An adaptive SRI method (SOSRI, SOSRI2, SRIW1) as a `Stepper`. Each attempt makes
+ * `tab.evaluationsPerStep` drift and diffusion evaluations and one read-back of a small packed tensor
+ * (the error estimate, the stiffness estimate when the tableau has one, and whether y1 is finite). The
+ * controller settings are the tableau's SDE defaults (qmax 9/8, qmin 1/5, safety 0.9, qoldinit 1e-4).
+ */
+export function sriStepper(tab: SriTableau): Stepper<SdeTerm, SriState> {
+  const hasStiffness = tab.stiffnessStages !== undefined;
+  return {
+    name: tab.name,
+    order: tab.order,
+    adaptive: true,
+    controller: tab.controller,
+    hasStiffness,
+    stabilitySize: tab.stabilitySize,
+
+    init: () => ({ state: null }),
+
+    initialStep(term, t0, y0, f0, direction, tol, dtmin, dtmax) {
+      return sdeInitialStep(term.drift, term.diffusion, t0, y0, f0, direction, tab.order, tol, dtmin, dtmax);
+    },
+
+    step(term, t, y, dt, _state, tol): StepAttempt<SriState> {
+      const { dW, dZ } = stepNoise(term.brownian, t, dt, y.shape, true);
+      let y1: tf.Tensor | undefined;
+      try {
+        const r = sriStep(tab, term.drift, term.diffusion, t, y, dt, dW, dZ as tf.Tensor, tol, { error: true, stiffness: hasStiffness });
+        y1 = r.y1;
+        const packed = tf.tidy(() =>
+          tf.stack([r.error as tf.Scalar, r.stiffness ?? tf.scalar(0), tf.cast(tf.all(tf.isFinite(r.y1)), 'float32')]),
+        );
+        tf.dispose([r.error, r.stiffness, r.stiffnessReliable]);
+        const v = packed.dataSync();
+        packed.dispose();
+        // A y1 that overflowed to ±Infinity can still give a finite scaled error (x/∞ = 0): reject it.
+        const error = v[2] === 1 ? v[0] : NaN;
+        const attempt: StepAttempt<SriState> = { y1, state: null, error, stiffness: hasStiffness ? v[1] : undefined };
+        y1 = undefined;
+        return attempt;
+      } finally {
+        y1?.dispose();
+        dW.dispose();
+        dZ?.dispose();
+      }
+    },
+
+    disposeState: () => undefined,
+    allFinite,
+  };
+}
+
+/**
+ * Euler–Maruyama (strong order 1/2) as a fixed-step `Stepper`: no error estimate, so the solve needs
+ * `dt0`; an attempt reports error 0 for a finite new state and NaN otherwise. One drift and one
+ * diffusion evaluation per step.
+ */
+export function eulerMaruyamaStepper(): Stepper<SdeTerm, SriState> {
+  const order = 0.5;
+  return {
+    name: 'euler_maruyama',
+    order,
+    adaptive: false,
+    controller: sdeControllerDefaults(order),
+    hasStiffness: false,
+
+    init: () => ({ state: null }),
+
+    initialStep(term, t0, y0, f0, direction, tol, dtmin, dtmax) {
+      return sdeInitialStep(term.drift, term.diffusion, t0, y0, f0, direction, order, tol, dtmin, dtmax);
+    },
+
+    step(term, t, y, dt): StepAttempt<SriState> {
+      const { dW } = stepNoise(term.brownian, t, dt, y.shape, false);
+      try {
+        const { y1 } = eulerMaruyamaStep(term.drift, term.diffusion, t, y, dt, dW);
+        return { y1, state: null, error: allFinite(y1) ? 0 : NaN };
+      } finally {
+        dW.dispose();
+      }
+    },
+
+    disposeState: () => undefined,
+    allFinite,
+  };
+}
