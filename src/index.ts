@@ -18,8 +18,23 @@ export type { SolverErrorCode } from './solvers/errors';
 export { discreteAdjoint } from './adjoint/discrete';
 export type { ParametricField, AdjointRecord, DiscreteAdjoint } from './adjoint/discrete';
 
+// SDE solvers and Brownian paths
+export { solveSDE } from './solvers/sri/solve_sde';
+export type { SdeSolveResult, SdeSolveStats } from './solvers/sri/solve_sde';
+export type { SdeSolveOptions } from './solvers/sri/options';
+export { SDE_SOLVER_NAMES } from './solvers/sri/registry';
+export type { SdeSolverName } from './solvers/sri/registry';
+export { defineSriTableau, sriOrderConditions } from './solvers/sri/tableau';
+export type { SriTableau, SriTableauSpec } from './solvers/sri/tableau';
+export { sosri, sosri2, sriw1 } from './solvers/sri/tableaus';
+export { BrownianTree, brownianTree } from './noise/brownian';
+export type { BrownianIncrement, BrownianTreeOptions } from './noise/brownian';
+
 // Layers
 export { NeuralODE, neuralODE } from './layers/neural_ode';
+export { NeuralSDE, neuralSDE } from './layers/neural_sde';
+export type { NeuralSDEArgs, NeuralSDEOptions, NeuralSDEStats } from './layers/neural_sde';
+export { meanOverPaths } from './layers/mean_over_paths';
 export type { NeuralODEArgs, NeuralODEOptions, NeuralODEStats } from './layers/neural_ode';
 export type { SerializedLayer } from './layers/vector_field';
 export { DELayer, isDELayer } from './layers/de_layer';

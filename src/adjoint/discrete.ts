@@ -73,6 +73,8 @@ export interface AdjointSystem<Term, Ctx> {
   begin(x: tf.Tensor): Ctx;
   /** The term with `params` bound; its evaluations are counted into `stats` (drift into `nfe`). */
   term(ctx: Ctx, params: readonly tf.Tensor[], stats: SolveStats): Term;
+  /** A fresh statistics record (default `emptyStats()`; SDEs add a diffusion count). */
+  newStats?(): SolveStats;
 }
 
 /** The ODE y' = field(t, y, params) solved with an explicit Runge–Kutta method. */
@@ -120,7 +122,7 @@ export function discreteAdjointOp<Term, Ctx>(
     const replay = stepper.replay;
     if (!replay) throw new Error(`internal: stepper '${stepper.name}' cannot replay steps for the discrete adjoint`);
     const ctx = system.begin(x);
-    const stats = emptyStats();
+    const stats = system.newStats?.() ?? emptyStats();
     const forwardTerm = system.term(ctx, params, stats);
     const { ys, stepStates, outputStep } = integrate(stepper, forwardTerm, x, stops.length ? { ...opts, tstops: stops } : opts, stats, true);
     record.forward = stats;
@@ -165,7 +167,7 @@ export function discreteAdjointOp<Term, Ctx>(
           lambda = next;
         });
       };
-      const backwardStats = emptyStats();
+      const backwardStats = system.newStats?.() ?? emptyStats();
       const term = system.term(ctx, ps, backwardStats);
       for (let j = nSteps - 1; j >= 0; j--) {
         addOutputs(j);

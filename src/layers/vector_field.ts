@@ -137,7 +137,7 @@ export class LayerStack {
   }
 
   /** Frees the weights a failed build created and marks the layers unbuilt, so they can be built again. */
-  private unbuild(): void {
+  unbuild(): void {
     for (const l of this.layers) {
       if (!l.built) continue;
       for (const w of l.weights) w.dispose();

@@ -1,0 +1,238 @@
+/**
+ * `NeuralSDE`: a tfjs layer whose output is the solution at t1 (or at `saveat` times) of the Itô SDE
+ * dy = f(t, y) dt + g(t, y) ⊙ dW, y(t0) = input, with diagonal noise: the drift f and the diffusion g are
+ * stacks of tfjs layers that both map the state to its own shape, and every element of the state (batch
+ * included) has its own Wiener process. Solved by an adaptive stochastic Runge–Kutta method (SOSRI by
+ * default) on a Brownian path drawn per call; gradients come from the same discrete adjoint as
+ * `NeuralODE`, which replays each accepted step with the same Brownian increments.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { AdjointSystem, discreteAdjointOp, PackedLayout, unpack } from '../adjoint/discrete';
+import { BrownianTree } from '../noise/brownian';
+import { isValidSeed, MAX_SEED, philox4x32 } from '../noise/prng';
+import { SolverEstimate } from '../regularizers/base';
+import { RegularizerSpec } from '../regularizers/registry';
+import { serializeObject } from '../serialization';
+import { InvalidArgumentError } from '../solvers/errors';
+import { ResolvedOptions } from '../solvers/options';
+import { randomSeed, resolveSdeOptions, SdeResolvedOptions, SdeSolveOptions } from '../solvers/sri/options';
+import { getSdeMethod, SdeMethod, sdeStepper } from '../solvers/sri/registry';
+import { countedSdeField, emptySdeStats, SdeSolveStats } from '../solvers/sri/solve_sde';
+import { sdeReplay } from '../solvers/sri/replay';
+import { SdeTerm } from '../solvers/sri/stepper';
+import { CallResult, DELayer, DELayerStats, splitLayerArgs } from './de_layer';
+import { LayerStack, SerializedLayer } from './vector_field';
+
+import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
+
+/** The options of `solveSDE` except `brownian` (tspan, solver, rtol, atol, dt0, dtmin, dtmax, maxSteps, saveat), plus: */
+export interface NeuralSDEOptions extends Omit<SdeSolveOptions, 'brownian' | 'seed'> {
+  /** Append t as an extra feature to the input of every drift and diffusion layer. Default false. */
+  timeDependent?: boolean;
+  /**
+   * Integer seed in [0, 2^53 − 1] of the Brownian paths. With a seed, every inference call (`predict`,
+   * `evaluate`) uses the same path (reproducible, also after save/load), and the k-th training call uses
+   * a path derived from (seed, k). Without one, every call draws a fresh path.
+   */
+  seed?: number;
+}
+
+export interface NeuralSDEArgs extends NeuralSDEOptions, LayerArgs {
+  /** The drift f: tfjs layers applied in order; must map the state shape to itself. */
+  drift: (tfl.layers.Layer | SerializedLayer)[];
+  /** The diagonal diffusion g: tfjs layers applied in order; must map the state shape to itself. */
+  diffusion: (tfl.layers.Layer | SerializedLayer)[];
+  /** Solver-heuristic regularizers, as for NeuralODE (`stiffness` needs `solver: 'sosri2'`). */
+  regularizers?: RegularizerSpec[];
+}
+
+/** The last forward solve of a NeuralSDE layer: `nfe` counts drift evaluations, `nfeDiffusion` diffusion ones. */
+export type NeuralSDEStats = DELayerStats & { nfeDiffusion: number };
+
+const OPTION_KEYS: readonly string[] = ['tspan', 'solver', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat', 'timeDependent', 'seed'];
+const OWN_KEYS: readonly string[] = [...OPTION_KEYS, 'drift', 'diffusion', 'regularizers', 'customObjects'];
+
+/** A seed for the k-th training call, derived from the layer's seed: 53 bits of Philox4x32 at counter k. */
+export function derivedSeed(seed: number, k: number): number {
+  const [a, b] = philox4x32([k >>> 0, Math.floor(k / 2 ** 32) >>> 0, 0x5d3e, 0], [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0]);
+  return (a >>> 11) * 2 ** 32 + (b >>> 0);
+}
+
+/** The SDE with drift and diffusion stacks, as the discrete adjoint sees it. Its per-call context is the path. */
+function sdeSystem(
+  drift: LayerStack,
+  diffusion: LayerStack,
+  o: SdeResolvedOptions,
+  nextPath: (x: tf.Tensor) => BrownianTree,
+): AdjointSystem<SdeTerm, BrownianTree> {
+  return {
+    stepper: () => ({ ...sdeStepper(o.solver), replay: sdeReplay(getSdeMethod(o.solver)) }),
+    begin: nextPath,
+    newStats: emptySdeStats,
+    term: (path, _params, stats) => ({
+      drift: countedSdeField((t, y) => drift.call(t, y), 'drift', stats as SdeSolveStats),
+      diffusion: countedSdeField((t, y) => diffusion.call(t, y), 'diffusion', stats as SdeSolveStats),
+      brownian: path,
+    }),
+  };
+}
+
+export class NeuralSDE extends DELayer {
+  static className = 'NeuralSDE';
+
+  readonly options: Readonly<NeuralSDEOptions>;
+  private readonly resolved: SdeResolvedOptions;
+  private readonly method: SdeMethod;
+  readonly drift: LayerStack;
+  readonly diffusion: LayerStack;
+  /** The seed given (undefined: fresh random paths). */
+  readonly seed: number | undefined;
+  private features: number[] | null = null;
+  private op: ((x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor) | null = null;
+  private layout: (() => PackedLayout) | null = null;
+  private setNextStops: ((stops: number[]) => void) | null = null;
+  private pathSeed = 0;
+  /** Training calls so far (the k of the derived seeds). */
+  trainingCalls = 0;
+
+  constructor(args: NeuralSDEArgs & { customObjects?: tf.serialization.ConfigDict }) {
+    const { layerArgs, own } = splitLayerArgs('NeuralSDE', args as unknown as Record<string, unknown>, OWN_KEYS);
+    const { drift, diffusion, customObjects, regularizers, timeDependent, seed, ...solveOpts } = own as unknown as NeuralSDEArgs & {
+      customObjects?: tf.serialization.ConfigDict;
+    };
+    if (seed !== undefined && !isValidSeed(seed)) {
+      throw new InvalidArgumentError(`NeuralSDE: option 'seed' must be an integer in [0, ${MAX_SEED}], got ${String(seed)}.`);
+    }
+    const resolved = resolveSdeOptions({ ...solveOpts, seed: seed ?? 0 });
+    const method = getSdeMethod(resolved.solver);
+    const estimates: SolverEstimate[] = [];
+    if (method.adaptive) estimates.push('error');
+    if (method.hasStiffness) estimates.push('stiffness');
+    super(layerArgs, regularizers, customObjects, { solver: resolved.solver, estimates });
+    if (timeDependent !== undefined && typeof timeDependent !== 'boolean') {
+      throw new InvalidArgumentError(`Option 'timeDependent' must be a boolean, got ${String(timeDependent)}.`);
+    }
+    this.resolved = resolved;
+    this.method = method;
+    this.seed = seed;
+    const options: Record<string, unknown> = { ...solveOpts };
+    if (timeDependent !== undefined) options.timeDependent = timeDependent;
+    if (seed !== undefined) options.seed = seed;
+    this.options = Object.freeze(options as NeuralSDEOptions);
+    this.drift = new LayerStack(drift as (tfl.layers.Layer | SerializedLayer)[], timeDependent ?? false, customObjects, 'drift', 'NeuralSDE');
+    this.diffusion = new LayerStack(diffusion as (tfl.layers.Layer | SerializedLayer)[], timeDependent ?? false, customObjects, 'diffusion', 'NeuralSDE');
+    this.drift.claim(`NeuralSDE layer '${this.name}'`);
+    this.diffusion.claim(`NeuralSDE layer '${this.name}'`);
+  }
+
+  protected stacks(): LayerStack[] {
+    return this.drift && this.diffusion ? [this.drift, this.diffusion] : [];
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const features = shape.slice(1);
+    if (features.length === 0 || features.some((d) => d == null)) {
+      throw new InvalidArgumentError(
+        `NeuralSDE layer '${this.name}' needs a fully defined state shape [batch, features...], got [${shape.map((d) => (d == null ? 'null' : d))}].`,
+      );
+    }
+    this.features = features as number[];
+    this.drift.build(this.features, 'The drift');
+    try {
+      this.diffusion.build(this.features, 'The diffusion (diagonal noise: one coefficient per state element)');
+    } catch (e) {
+      this.drift.unbuild();
+      throw e;
+    }
+    const o = this.resolved;
+    const nextPath = (x: tf.Tensor): BrownianTree => new BrownianTree({ seed: this.pathSeed, t0: o.t0, t1: o.t1, shape: x.shape.slice() });
+    const { op, lastLayout, setNextStops } = discreteAdjointOp(sdeSystem(this.drift, this.diffusion, o, nextPath), o as unknown as ResolvedOptions, this.record);
+    this.op = op;
+    this.layout = lastLayout;
+    this.setNextStops = setNextStops;
+    this.registerRegularizers();
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const saveat = this.resolved.saveat;
+    return saveat ? [shape[0], saveat.length, ...shape.slice(1)] : shape.slice();
+  }
+
+  /** The seed of the path the next call will use. */
+  private choosePathSeed(training: boolean): number {
+    if (this.seed === undefined) return randomSeed();
+    if (!training) return this.seed;
+    return derivedSeed(this.seed, this.trainingCalls++);
+  }
+
+  protected solveCall(x: tf.Tensor, training: boolean): CallResult {
+    if (!this.op || !this.features || !this.layout) throw new Error(`NeuralSDE layer '${this.name}' was called before build().`);
+    if (x.rank !== this.features.length + 1 || !tf.util.arraysEqual(x.shape.slice(1), this.features)) {
+      throw new InvalidArgumentError(`NeuralSDE layer '${this.name}' expects inputs of shape [batch, ${this.features}], got [${x.shape}].`);
+    }
+    this.pathSeed = this.choosePathSeed(training);
+    const stops = this.sampleStops(training, [this.resolved.t0, this.resolved.t1]);
+    this.setNextStops!(stops);
+    const packed = this.op(x, ...this.trainableWeights.map((w) => w.read()));
+    const { states, error, stiffness } = unpack(packed, this.layout(), x.shape);
+    const stats = this.record.forward!;
+    return {
+      output: this.resolved.saveat ? tf.stack(states, 1) : states[0],
+      estimates: {
+        error,
+        stiffness,
+        dt: stats.dt.slice(),
+        t: stats.t.slice(),
+        stabilitySize: this.method.stabilitySize,
+        hasStiffness: this.method.hasStiffness,
+        stops,
+      },
+    };
+  }
+
+  /** The seed of the Brownian path of the last call. */
+  get lastPathSeed(): number {
+    return this.pathSeed;
+  }
+
+  override get lastStats(): NeuralSDEStats | null {
+    const s = super.lastStats;
+    return s ? { ...s, nfeDiffusion: (this.record.forward as SdeSolveStats).nfeDiffusion } : null;
+  }
+
+  /** The resolved solver options in force (tolerances, tspan, ...). */
+  get solverOptions(): Readonly<SdeResolvedOptions> {
+    return this.resolved;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const o = this.options;
+    const config: tf.serialization.ConfigDict = {
+      drift: this.drift.serialize() as unknown as tf.serialization.ConfigDictArray,
+      diffusion: this.diffusion.serialize() as unknown as tf.serialization.ConfigDictArray,
+      tspan: [this.resolved.t0, this.resolved.t1],
+      solver: this.resolved.solver,
+      rtol: this.resolved.rtol,
+      atol: this.resolved.atol,
+      dt0: o.dt0 ?? null,
+      dtmin: o.dtmin ?? null,
+      dtmax: o.dtmax ?? null,
+      maxSteps: this.resolved.maxSteps,
+      saveat: o.saveat ? o.saveat.slice() : null,
+      timeDependent: this.drift.timeDependent,
+      seed: this.seed ?? null,
+      regularizers: this.regularizers.map(serializeObject) as unknown as tf.serialization.ConfigDictArray,
+    };
+    return { ...super.getConfig(), ...config };
+  }
+}
+tf.serialization.registerClass(NeuralSDE);
+
+/** Factory in the style of `tf.layers.*`. */
+export function neuralSDE(args: NeuralSDEArgs): NeuralSDE {
+  return new NeuralSDE(args);
+}
