@@ -21,7 +21,9 @@ import { getTableau } from '../solvers/registry';
 import { rkStepper } from '../solvers/rk_stepper';
 import { checkState, countedVectorField } from '../solvers/solve';
 import { emptyStats, SolveStats } from '../solvers/stats';
-import { Stepper, VectorField } from '../solvers/stepper';
+import { Stepper, Tolerances, VectorField } from '../solvers/stepper';
+import { FieldWithVjp } from './field_vjp';
+import { rkStepReverse, StepCotangents } from './rk_reverse';
 import { gradientDepth, vjp } from './vjp';
 
 /** A vector field with explicit parameters: gradients are taken with respect to `params`. */
@@ -75,15 +77,50 @@ export interface AdjointSystem<Term, Ctx> {
   term(ctx: Ctx, params: readonly tf.Tensor[], stats: SolveStats): Term;
   /** A fresh statistics record (default `emptyStats()`; SDEs add a diffusion count). */
   newStats?(): SolveStats;
+  /**
+   * A hand-written reverse of one accepted step (cotangents of y1, E, S → of y and of the
+   * parameters), used instead of tfjs autodiff through `replay` when it returns a result (null:
+   * it cannot serve these parameters).
+   */
+  reverse?(
+    params: readonly tf.Tensor[],
+    t: number,
+    y: tf.Tensor,
+    dt: number,
+    tol: Tolerances,
+    ct: StepCotangents,
+  ): { dy: tf.Tensor; dParams: tf.Tensor[]; nfe: number } | null;
 }
 
-/** The ODE y' = field(t, y, params) solved with an explicit Runge–Kutta method. */
-export function odeSystem(field: ParametricField, opts: ResolvedOptions): AdjointSystem<VectorField, undefined> {
+/**
+ * The ODE y' = field(t, y, params) solved with an explicit Runge–Kutta method. When `fieldVjp()`
+ * gives the same field with a hand-written pullback whose parameter cotangents follow `params`
+ * (checked by count), the reverse pass uses the hand-written reverse of each step instead of tfjs
+ * autodiff.
+ */
+export function odeSystem(
+  field: ParametricField,
+  opts: ResolvedOptions,
+  fieldVjp?: () => { field: FieldWithVjp; paramCount: number } | null,
+): AdjointSystem<VectorField, undefined> {
   const tab = getTableau(opts.solver);
   return {
     stepper: (x) => rkStepper(tab, chooseArithmetic(opts.arithmetic, x.size)),
     begin: () => undefined,
     term: (_ctx, params, stats) => countedVectorField((t, y) => field(t, y, params), stats),
+    reverse: fieldVjp
+      ? (params, t, y, dt, tol, ct) => {
+          const hand = fieldVjp();
+          if (!hand || hand.paramCount !== params.length) return null;
+          let nfe = 0;
+          const out = tf.tidy(() => {
+            const r = rkStepReverse(tab, hand.field, t, y, dt, tol, ct);
+            nfe = r.nfe;
+            return { dy: r.dy, dParams: r.dParams };
+          });
+          return { ...out, nfe };
+        }
+      : undefined,
   };
 }
 
@@ -174,13 +211,22 @@ export function discreteAdjointOp<Term, Ctx>(
         const yj = saved[j];
         const lam = lambda;
         const want = { error: dE[j] !== 0, stiffness: dS[j] !== 0, stiffnessActive: stiffnessActive[j] };
-        const [gy, ...gp] = vjp(() => {
-          const r = replay.call(stepper, term, t[j], yj, dt[j], tol, want);
-          let obj = tf.sum(tf.mul(r.y1, lam));
-          if (r.error) obj = tf.add(obj, tf.mul(r.error, dE[j]));
-          if (r.stiffness) obj = tf.add(obj, tf.mul(r.stiffness, dS[j]));
-          return obj as tf.Scalar;
-        }, [yj, ...ps]);
+        let gy: tf.Tensor;
+        let gp: tf.Tensor[];
+        const hand = system.reverse?.(ps, t[j], yj, dt[j], tol, { y1: lam, error: dE[j], stiffness: dS[j], stiffnessActive: stiffnessActive[j] });
+        if (hand) {
+          backwardStats.nfe += hand.nfe;
+          gy = hand.dy;
+          gp = hand.dParams;
+        } else {
+          [gy, ...gp] = vjp(() => {
+            const r = replay.call(stepper, term, t[j], yj, dt[j], tol, want);
+            let obj = tf.sum(tf.mul(r.y1, lam));
+            if (r.error) obj = tf.add(obj, tf.mul(r.error, dE[j]));
+            if (r.stiffness) obj = tf.add(obj, tf.mul(r.stiffness, dS[j]));
+            return obj as tf.Scalar;
+          }, [yj, ...ps]);
+        }
         lambda.dispose();
         lambda = gy;
         const summed = pGrads.map((g, i) => tf.add(g, gp[i]));

@@ -81,9 +81,11 @@ const MS_FLOOR = f32(1e-30);
  * the last bits instead of to the (poor) float32 conditioning of E and S: both are norms of
  * differences of nearly equal stage values.
  */
-function rmsGradScale(dRms: number, ms: number, n: number): number {
-  if (!(ms >= MS_FLOOR)) return 0;
-  return f32(f32(dRms / f32(2 * f32(Math.sqrt(ms)))) / n);
+function rmsGradScale(dRms: number | tf.Scalar, ms: tf.Scalar, n: number): tf.Scalar {
+  // As tfjs differentiates sqrt(max(ms, floor)) with ms = mean(x²): computed on the device, so the
+  // reverse pass reads nothing back.
+  const scale = tf.div(tf.div(dRms, tf.mul(tf.sqrt(ms), 2)), n);
+  return tf.where(tf.greaterEqual(ms, MS_FLOOR), scale, tf.zerosLike(scale)) as tf.Scalar;
 }
 
 /**
@@ -149,10 +151,10 @@ export function rkStepReverse(
       const absY1 = tf.abs(y1);
       const sc = tf.add(tol.atol, tf.mul(tf.maximum(absY, absY1), tol.rtol));
       const z = tf.div(err, sc);
-      const ms = tf.mean(tf.square(z)).dataSync()[0];
+      const ms = tf.mean(tf.square(z)) as tf.Scalar;
       const scale = rmsGradScale(f32(eps), ms, z.size);
-      if (scale !== 0) {
-        const dz = tf.mul(z, 2 * scale);
+      {
+        const dz = tf.mul(z, tf.mul(scale, 2));
         const dErr = tf.div(dz, sc);
         for (const [j, c] of weights(tab.bError ?? [])) push(kBar, j, tf.mul(dErr, c));
         if (tol.rtol !== 0) {
@@ -172,26 +174,22 @@ export function rkStepReverse(
       const gq = g[q] as tf.Tensor;
       const dk = tf.sub(kv(q), kv(p));
       const dg = tf.sub(gq, gp);
-      const msNum = tf.mean(tf.square(dk)).dataSync()[0];
-      const msDen = tf.mean(tf.square(dg)).dataSync()[0];
-      const num = f32(Math.sqrt(Math.max(msNum, MS_FLOOR)));
-      const den = f32(Math.sqrt(Math.max(msDen, MS_FLOOR)));
-      const active = ct.stiffnessActive ?? stiffnessRatio(num, den, () => rmsTensor([[1, gq]]).dataSync()[0]) !== 0;
+      const msNum = tf.mean(tf.square(dk)) as tf.Scalar;
+      const msDen = tf.mean(tf.square(dg)) as tf.Scalar;
+      const num = tf.sqrt(tf.maximum(msNum, MS_FLOOR));
+      const den = tf.sqrt(tf.maximum(msDen, MS_FLOOR));
+      // Without the forward decision (direct use), decide here with the rule of the forward step.
+      const active = ct.stiffnessActive ?? stiffnessRatio(num.dataSync()[0], den.dataSync()[0], () => rmsTensor([[1, gq]]).dataSync()[0]) !== 0;
       if (active) {
         // S = num/den: dS/dnum = 1/den, dS/dden = −num/den².
-        const sig = f32(sigma);
-        const scaleNum = rmsGradScale(f32(sig / den), msNum, dk.size);
-        const scaleDen = rmsGradScale(-f32(f32(sig * num) / f32(den * den)), msDen, dg.size);
-        if (scaleNum !== 0) {
-          const d = tf.mul(dk, 2 * scaleNum);
-          push(kBar, q, d);
-          push(kBar, p, tf.neg(d));
-        }
-        if (scaleDen !== 0) {
-          const d = tf.mul(dg, 2 * scaleDen);
-          push(gBar, q, d);
-          push(gBar, p, tf.neg(d));
-        }
+        const scaleNum = rmsGradScale(tf.div(f32(sigma), den) as tf.Scalar, msNum, dk.size);
+        const scaleDen = rmsGradScale(tf.neg(tf.div(tf.mul(f32(sigma), num), tf.square(den))) as tf.Scalar, msDen, dg.size);
+        const dK = tf.mul(dk, tf.mul(scaleNum, 2));
+        push(kBar, q, dK);
+        push(kBar, p, tf.neg(dK));
+        const dG = tf.mul(dg, tf.mul(scaleDen, 2));
+        push(gBar, q, dG);
+        push(gBar, p, tf.neg(dG));
       }
     }
 

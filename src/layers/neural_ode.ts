@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { denseFieldVjp } from '../adjoint/dense_vjp';
 import { discreteAdjointOp, odeSystem, PackedLayout, unpack } from '../adjoint/discrete';
 import { SolverEstimate } from '../regularizers/base';
 import { RegularizerSpec } from '../regularizers/registry';
@@ -51,6 +52,13 @@ export class NeuralODE extends DELayer {
   private layout: (() => PackedLayout) | null = null;
   private readonly tableau: ButcherTableau;
   private setNextStops: ((stops: number[]) => void) | null = null;
+  /**
+   * Whether the reverse pass may use the hand-written VJP of dense vector fields (set before the
+   * layer is built; tests compare it with tfjs autodiff). Default true.
+   */
+  useHandVjp = true;
+  /** Whether the built layer's reverse pass uses the hand-written VJP. */
+  handVjp = false;
 
   constructor(args: NeuralODEArgs & { customObjects?: tf.serialization.ConfigDict }) {
     const { layerArgs, own } = splitLayerArgs('NeuralODE', args as unknown as Record<string, unknown>, OWN_KEYS);
@@ -90,7 +98,13 @@ export class NeuralODE extends DELayer {
     this.features = features as number[];
     this.vectorField.build(this.features);
     const stack = this.vectorField;
-    const { op, lastLayout, setNextStops } = discreteAdjointOp(odeSystem((t, y) => stack.call(t, y), this.resolved), this.resolved, this.record);
+    // A stack of dense layers gets a hand-written reverse pass. Its pullback reads the layer variables,
+    // which are the op's parameters while the layer is trainable; otherwise the adjoint uses autodiff.
+    const fieldVjp = this.useHandVjp ? denseFieldVjp(stack) : null;
+    const hand = fieldVjp ? () => (this.trainable ? { field: fieldVjp, paramCount: stack.trainableWeights.length } : null) : undefined;
+    const system = odeSystem((t, y) => stack.call(t, y), this.resolved, hand);
+    const { op, lastLayout, setNextStops } = discreteAdjointOp(system, this.resolved, this.record);
+    this.handVjp = fieldVjp !== null;
     this.op = op;
     this.layout = lastLayout;
     this.setNextStops = setNextStops;
