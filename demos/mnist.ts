@@ -42,8 +42,9 @@ import { parseArgs } from 'node:util';
 import { anneal, countNFE, errorEstimate, findNeuralODELayers, localErrorEstimate, neuralODE, nfeLogger, SolverRegularizer, stiffness } from '../src';
 import { chooseBackend } from './lib/backend';
 import { loadMnist, mnistSizes, mnistTensors } from './lib/mnist';
-import { ProgressBar } from './lib/progress';
-import { gridOfPlots, linePlot, Series, writeFileEnsuringDir } from './lib/svg_plot';
+import { chartGrid, lineChart, LinePoint } from './lib/plots';
+import { TrainingProgress } from './lib/progress_bar';
+import { writeFileEnsuringDir, writeSvg } from './lib/render_svg';
 
 export type ModelKind = 'node' | 'nsde';
 export type RunName = 'vanilla' | 'error' | 'stiffness' | 'local';
@@ -335,7 +336,7 @@ async function runNode(run: RunName, dt0: number | undefined, settings: Settings
   const node = findNeuralODELayers(model)[0];
   const batches = Math.ceil(settings.nTrain / s.batchSize);
   const label = `node ${run} dt0=${dt0 ?? 'auto'}`.padEnd(26);
-  const bar = new ProgressBar(label, s.epochs * batches);
+  const bar = new TrainingProgress(label, s.epochs * batches);
   const nfe = nfeLogger();
   const history: RunResult['history'] = { trainNFE: nfe.history, testNFE: [], trainAccuracy: [], testAccuracy: [], loss: [] };
   let evalSeconds = 0;
@@ -417,34 +418,34 @@ export function table(rows: RunResult[]): string {
   return [line(head), rule, ...body.map(line)].join('\n');
 }
 
-function plots(results: RunResult[], out: string): void {
+async function plots(results: RunResult[], out: string): Promise<void> {
   const name = (r: RunResult): string => `${r.model} ${r.run} dt0=${r.dt0}`;
-  const epochsOf = (ys: number[]): number[] => ys.map((_, i) => i + 1);
-  const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
-  const nfeSeries: Series[] = [];
-  const accSeries: Series[] = [];
-  results.forEach((r, i) => {
-    const color = colors[i % colors.length];
-    nfeSeries.push({ name: `${name(r)} (train)`, x: epochsOf(r.history.trainNFE), y: r.history.trainNFE, color, markers: true });
-    if (r.history.testNFE.length) nfeSeries.push({ name: '', x: epochsOf(r.history.testNFE), y: r.history.testNFE, color, dashed: true });
-    if (r.history.testAccuracy.length) accSeries.push({ name: `${name(r)} (test)`, x: epochsOf(r.history.testAccuracy), y: r.history.testAccuracy.map((a) => 100 * a), color, markers: true });
-    accSeries.push({ name: '', x: epochsOf(r.history.trainAccuracy), y: r.history.trainAccuracy.map((a) => 100 * a), color, dashed: true });
-  });
-  writeFileEnsuringDir(
+  // One colour per run; solid: per epoch on the training batches, dashed: on the test set after each epoch.
+  const TRAIN = 'training batches';
+  const TEST = 'test set';
+  const curve = (r: RunResult, style: string, ys: number[]): LinePoint[] =>
+    ys.map((y, i) => ({ x: i + 1, y, series: name(r), style, line: `${name(r)}/${style}` }));
+  const nfePoints = results.flatMap((r) => [...curve(r, TRAIN, r.history.trainNFE), ...curve(r, TEST, r.history.testNFE)]);
+  const accPoints = results.flatMap((r) => [
+    ...curve(r, TEST, r.history.testAccuracy.map((a) => 100 * a)),
+    ...curve(r, TRAIN, r.history.trainAccuracy.map((a) => 100 * a)),
+  ]);
+  const common = { xLabel: 'epoch', integerX: true, markers: true, dashed: [TEST] };
+  await writeSvg(
     path.join(out, 'nfe.svg'),
-    linePlot(nfeSeries, { title: 'NFE per forward solve: training batches (solid), test prediction (dashed)', xLabel: 'epoch', yLabel: 'NFE', width: 820, height: 480 }),
+    lineChart(nfePoints, { ...common, title: 'NFE per forward solve: training batches (solid), test prediction (dashed)', yLabel: 'NFE', width: 720, height: 400 }),
   );
-  writeFileEnsuringDir(
+  await writeSvg(
     path.join(out, 'accuracy.svg'),
-    linePlot(accSeries, { title: 'Accuracy: test set after each epoch (solid), training batches during it (dashed)', xLabel: 'epoch', yLabel: 'accuracy %', width: 820, height: 480 }),
+    lineChart(accPoints, { ...common, title: 'Accuracy: training batches during each epoch (solid), test set after it (dashed)', yLabel: 'accuracy %', width: 720, height: 400 }),
   );
   // Both in one file, side by side, for a quick look.
-  writeFileEnsuringDir(
+  await writeSvg(
     path.join(out, 'summary.svg'),
-    gridOfPlots(
+    chartGrid(
       [
-        linePlot(nfeSeries, { title: 'NFE per epoch', xLabel: 'epoch', yLabel: 'NFE' }),
-        linePlot(accSeries, { title: 'Accuracy per epoch', xLabel: 'epoch', yLabel: '%' }),
+        lineChart(nfePoints, { ...common, title: 'NFE per epoch', yLabel: 'NFE', width: 420, height: 300 }),
+        lineChart(accPoints, { ...common, title: 'Accuracy per epoch', yLabel: '%', width: 420, height: 300 }),
       ],
       2,
     ),
@@ -616,7 +617,7 @@ async function main(): Promise<void> {
       );
     }
   }
-  plots(results, s.out);
+  await plots(results, s.out);
   writeFileEnsuringDir(path.join(s.out, 'results.json'), JSON.stringify({ preset: s.preset, backend, mnist: sizes, settings: { ...s, jobs: s.jobs.map((j) => ({ run: j.run, dt0: j.dt0 ?? 'auto' })) }, results }, null, 2));
   console.log(`\nresults.json, nfe.svg, accuracy.svg and summary.svg written to ${path.resolve(s.out)}`);
 }

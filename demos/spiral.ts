@@ -10,42 +10,30 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as path from 'path';
+import { parseArgs } from 'node:util';
 import { anneal, countNFE, errorEstimate, neuralODE, nfeLogger, power, SolverRegularizer, stiffness } from '../src';
-import { numberArg, parseArgs } from './lib/args';
 import { chooseBackend } from './lib/backend';
-import { ProgressBar } from './lib/progress';
+import { TrainingProgress } from './lib/progress_bar';
+import { writeFileEnsuringDir, writeSvg } from './lib/render_svg';
+import {
+  comparisonLines,
+  lossChart,
+  nfeChart,
+  observationTimes,
+  resultsTable,
+  SPIRAL_DEFAULTS,
+  spiralInitialConditions,
+  SpiralRunResult,
+  SpiralSettings,
+  trajectoryPanels,
+} from './lib/spiral_shared';
 import { spiralTrajectories } from './lib/spiral_system';
-import { gridOfPlots, linePlot, Series, writeFileEnsuringDir } from './lib/svg_plot';
 
-interface Settings {
-  epochs: number;
-  lr: number;
-  nTrain: number;
-  nTest: number;
-  nTimes: number;
-  T: number;
-  rtol: number;
-  atol: number;
-  hidden: number;
-  seed: number;
-  lambdaError: number;
-  /** If set, the error weight is annealed exponentially from lambdaError to this over the epochs. */
-  lambdaErrorFinal: number | undefined;
-  lambdaStiffness: number;
-  rmin: number;
-  rmax: number;
-  thetaMax: number;
+export const RUN_NAMES = ['vanilla', 'error', 'stiffness', 'both'] as const;
+
+export interface Settings extends SpiralSettings {
   runs: string[];
   out: string;
-}
-
-/** Initial conditions near [2, 0]: radius in [rmin, rmax], angle in [-thetaMax, thetaMax]; deterministic from `seed`. */
-function initialConditions(n: number, seed: number, rmin: number, rmax: number, thetaMax: number): number[][] {
-  return tf.tidy(() => {
-    const r = tf.randomUniform([n], rmin, rmax, 'float32', seed).arraySync() as number[];
-    const th = tf.randomUniform([n], -thetaMax, thetaMax, 'float32', seed + 1).arraySync() as number[];
-    return r.map((ri, i) => [ri * Math.cos(th[i]), ri * Math.sin(th[i])]);
-  });
 }
 
 function buildModel(s: Settings, ts: number[], regularizers: SolverRegularizer[]): tfl.Sequential {
@@ -68,26 +56,21 @@ function buildModel(s: Settings, ts: number[], regularizers: SolverRegularizer[]
   });
 }
 
-interface RunResult {
-  name: string;
-  trainLoss: number;
-  testLoss: number;
-  predictionNFE: number;
-  trainSeconds: number;
-  predictSeconds: number;
-  nfeHistory: number[];
-  lossHistory: number[];
-  predicted: number[][][];
-}
+type RunResult = SpiralRunResult;
 
 function mse(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): number {
   return tf.tidy(() => tf.mean(tf.square(tf.sub(model.predict(x) as tf.Tensor, y))).dataSync()[0]);
 }
 
-async function run(name: string, regularizers: SolverRegularizer[], s: Settings, data: { xTr: tf.Tensor; yTr: tf.Tensor; xTe: tf.Tensor; yTe: tf.Tensor; ts: number[] }): Promise<RunResult> {
+async function run(
+  name: string,
+  regularizers: SolverRegularizer[],
+  s: Settings,
+  data: { xTr: tf.Tensor; yTr: tf.Tensor; xTe: tf.Tensor; yTe: tf.Tensor; ts: number[] },
+): Promise<RunResult> {
   const model = buildModel(s, data.ts, regularizers);
   model.compile({ optimizer: tf.train.adam(s.lr), loss: 'meanSquaredError' });
-  const bar = new ProgressBar(name.padEnd(10), s.epochs);
+  const bar = new TrainingProgress(name.padEnd(10), s.epochs);
   const nfe = nfeLogger();
   const schedules = regularizers
     .filter((r) => r.shortName === 'errorEstimate' && s.lambdaErrorFinal !== undefined)
@@ -128,77 +111,106 @@ async function run(name: string, regularizers: SolverRegularizer[], s: Settings,
   return result;
 }
 
-function table(rows: RunResult[]): string {
-  const head = ['run', 'train loss', 'test loss', 'prediction NFE', 'train time (s)', 'predict time (ms)'];
-  const body = rows.map((r) => [r.name, r.trainLoss.toFixed(5), r.testLoss.toFixed(5), r.predictionNFE.toFixed(0), r.trainSeconds.toFixed(1), (r.predictSeconds * 1000).toFixed(1)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]): string => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
-  return [line(head), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...body.map(line)].join('\n');
-}
-
-function plots(results: RunResult[], y0Test: number[][], ts: number[], s: Settings): void {
+async function plots(results: RunResult[], y0Test: number[][], s: Settings): Promise<void> {
   const nShow = Math.min(3, y0Test.length);
   // The true trajectories on a fine grid; the learned ones at the observation times.
-  const fine = Array.from({ length: 150 }, (_, i) => (s.T * (i + 1)) / 150);
+  const fine = observationTimes(s.T, 150);
   const truth = tf.tidy(() => spiralTrajectories(y0Test.slice(0, nShow), fine).arraySync() as number[][][]);
-  const panels = results.map((r) => {
-    const series: Series[] = [];
-    for (let i = 0; i < nShow; i++) {
-      const tr = [y0Test[i], ...truth[i]];
-      const pr = [y0Test[i], ...r.predicted[i]];
-      series.push({ name: i === 0 ? 'true' : '', x: tr.map((p) => p[0]), y: tr.map((p) => p[1]), color: '#444444', dashed: true });
-      series.push({ name: i === 0 ? `learned (at the ${ts.length} observation times)` : '', x: pr.map((p) => p[0]), y: pr.map((p) => p[1]), color: '#d62728', markers: true });
-    }
-    return linePlot(series, {
-      title: `${r.name}: held-out trajectories (prediction NFE ${r.predictionNFE.toFixed(0)})`,
-      xLabel: 'y1',
-      yLabel: 'y2',
-      equalAspect: true,
-    });
+  await writeSvg(path.join(s.out, 'trajectories.svg'), trajectoryPanels(results, y0Test, truth, { nShow, columns: 2 }));
+  await writeSvg(path.join(s.out, 'nfe.svg'), nfeChart(results));
+  await writeSvg(path.join(s.out, 'loss.svg'), lossChart(results));
+}
+
+const HELP = `Usage: npm run demo -- [options]
+  --epochs N --lr X --seed N
+  --lambda-error X [--lambda-error-final Y]   λ_E (annealed exponentially X→Y over the epochs when Y is given)
+  --lambda-stiffness X --rtol X --atol X --hidden N
+  --train N --test N --times N --T X           trajectories, observation times per trajectory, horizon
+  --rmin X --rmax X --theta X                  initial conditions: radius range, angle range ±theta
+  --runs vanilla,error,stiffness,both
+  --backend wasm|cpu|tensorflow --out DIR`;
+
+function num(v: string, key: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new Error(`--${key} must be a number, got '${v}'.`);
+  return n;
+}
+
+/** Settings from command-line arguments (node:util parseArgs; unknown options are errors). */
+export function settingsFromArgs(argv: string[]): { settings: Settings; backend: string | undefined; help: boolean } {
+  const str = { type: 'string' } as const;
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      runs: str,
+      backend: str,
+      out: str,
+      epochs: str,
+      lr: str,
+      train: str,
+      test: str,
+      times: str,
+      T: str,
+      rtol: str,
+      atol: str,
+      hidden: str,
+      seed: str,
+      'lambda-error': str,
+      'lambda-error-final': str,
+      'lambda-stiffness': str,
+      rmin: str,
+      rmax: str,
+      theta: str,
+    },
   });
-  writeFileEnsuringDir(path.join(s.out, 'trajectories.svg'), gridOfPlots(panels, 2));
-  const epochs = results[0].nfeHistory.map((_, i) => i + 1);
-  writeFileEnsuringDir(
-    path.join(s.out, 'nfe.svg'),
-    linePlot(results.map((r) => ({ name: r.name, x: epochs, y: r.nfeHistory })), { title: 'Forward NFE per training step', xLabel: 'epoch', yLabel: 'NFE' }),
-  );
-  writeFileEnsuringDir(
-    path.join(s.out, 'loss.svg'),
-    linePlot(results.map((r) => ({ name: r.name, x: epochs, y: r.lossHistory })), { title: 'Training loss (data + penalty)', xLabel: 'epoch', yLabel: 'loss', logY: true }),
-  );
+  type Key = Exclude<keyof typeof values, 'help' | 'runs' | 'backend' | 'out'>;
+  const opt = (key: Key, fallback: number): number => {
+    const v = values[key];
+    return v === undefined ? fallback : num(v, key);
+  };
+  const d = SPIRAL_DEFAULTS;
+  const runs = values.runs === undefined ? [...RUN_NAMES] : values.runs.split(',');
+  for (const r of runs) {
+    if (!(RUN_NAMES as readonly string[]).includes(r)) throw new Error(`Unknown run '${r}'; choose from ${RUN_NAMES.join(', ')}.`);
+  }
+  const settings: Settings = {
+    epochs: opt('epochs', d.epochs),
+    lr: opt('lr', d.lr),
+    nTrain: opt('train', d.nTrain),
+    nTest: opt('test', d.nTest),
+    nTimes: opt('times', d.nTimes),
+    T: opt('T', d.T),
+    rtol: opt('rtol', d.rtol),
+    atol: opt('atol', d.atol),
+    hidden: opt('hidden', d.hidden),
+    seed: opt('seed', d.seed),
+    lambdaError: opt('lambda-error', d.lambdaError),
+    lambdaErrorFinal: values['lambda-error-final'] === undefined ? undefined : num(values['lambda-error-final'], 'lambda-error-final'),
+    lambdaStiffness: opt('lambda-stiffness', d.lambdaStiffness),
+    rmin: opt('rmin', d.rmin),
+    rmax: opt('rmax', d.rmax),
+    thetaMax: opt('theta', d.thetaMax),
+    runs,
+    out: values.out ?? 'demo-output',
+  };
+  return { settings, backend: values.backend, help: !!values.help };
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  if (args.help) {
-    console.log('Options: --epochs N --lr X --lambda-error X [--lambda-error-final Y (anneal X→Y)] --lambda-stiffness X --rtol X --atol X --runs vanilla,error,stiffness,both --backend wasm|cpu|tensorflow --out DIR --seed N');
+  const { settings: s, backend: requested, help } = settingsFromArgs(process.argv.slice(2));
+  if (help) {
+    console.log(HELP);
     return;
   }
-  const backend = await chooseBackend(args.backend as string | undefined);
-  const s: Settings = {
-    epochs: numberArg(args, 'epochs', 200),
-    lr: numberArg(args, 'lr', 0.02),
-    nTrain: numberArg(args, 'train', 16),
-    nTest: numberArg(args, 'test', 8),
-    nTimes: numberArg(args, 'times', 10),
-    T: numberArg(args, 'T', 1.5),
-    rtol: numberArg(args, 'rtol', 1e-5),
-    atol: numberArg(args, 'atol', 1e-6),
-    hidden: numberArg(args, 'hidden', 50),
-    seed: numberArg(args, 'seed', 1),
-    lambdaError: numberArg(args, 'lambda-error', 1),
-    lambdaErrorFinal: args['lambda-error-final'] === undefined ? undefined : numberArg(args, 'lambda-error-final', 0),
-    lambdaStiffness: numberArg(args, 'lambda-stiffness', 0.01),
-    rmin: numberArg(args, 'rmin', 1.9),
-    rmax: numberArg(args, 'rmax', 2.1),
-    thetaMax: numberArg(args, 'theta', 0.25),
-    runs: String(args.runs ?? 'vanilla,error,stiffness,both').split(','),
-    out: String(args.out ?? 'demo-output'),
-  };
-  console.log(`tfjs-neural-de spiral demo: backend ${backend}, ${s.epochs} epochs, ${s.nTrain} train / ${s.nTest} test trajectories, tsit5 rtol=${s.rtol} atol=${s.atol}`);
-  const ts = Array.from({ length: s.nTimes }, (_, i) => (s.T * (i + 1)) / s.nTimes);
-  const y0Train = initialConditions(s.nTrain, 100 + s.seed, s.rmin, s.rmax, s.thetaMax);
-  const y0Test = initialConditions(s.nTest, 200 + s.seed, s.rmin, s.rmax, s.thetaMax);
+  const backend = await chooseBackend(requested);
+  console.log(
+    `tfjs-neural-de spiral demo: backend ${backend}, ${s.epochs} epochs, ${s.nTrain} train / ${s.nTest} test trajectories, tsit5 rtol=${s.rtol} atol=${s.atol}`,
+  );
+  const ts = observationTimes(s.T, s.nTimes);
+  const { y0Train, y0Test } = spiralInitialConditions(s);
   const data = { xTr: tf.tensor2d(y0Train), yTr: spiralTrajectories(y0Train, ts), xTe: tf.tensor2d(y0Test), yTe: spiralTrajectories(y0Test, ts), ts };
   const all: Record<string, () => SolverRegularizer[]> = {
     vanilla: () => [],
@@ -207,26 +219,18 @@ async function main(): Promise<void> {
     both: () => [errorEstimate({ weight: s.lambdaError }), stiffness({ weight: s.lambdaStiffness })],
   };
   const results: RunResult[] = [];
-  for (const name of s.runs) {
-    if (!all[name]) throw new Error(`Unknown run '${name}'; choose from ${Object.keys(all).join(', ')}.`);
-    results.push(await run(name, all[name](), s, data));
-  }
-  console.log('\n' + table(results));
-  const v = results.find((r) => r.name === 'vanilla');
-  if (v) {
-    for (const r of results.filter((x) => x !== v)) {
-      console.log(
-        `${r.name}: prediction NFE ${((r.predictionNFE / v.predictionNFE) * 100).toFixed(0)}% of vanilla, test loss ${((r.testLoss / v.testLoss) * 100).toFixed(0)}% of vanilla`,
-      );
-    }
-  }
-  plots(results, y0Test, ts, s);
+  for (const name of s.runs) results.push(await run(name, all[name](), s, data));
+  console.log('\n' + resultsTable(results));
+  for (const line of comparisonLines(results)) console.log(line);
+  await plots(results, y0Test, s);
   writeFileEnsuringDir(path.join(s.out, 'results.json'), JSON.stringify({ settings: s, backend, results: results.map(({ predicted, ...r }) => r) }, null, 2));
   console.log(`\nPlots and results.json written to ${path.resolve(s.out)}`);
   tf.dispose([data.xTr, data.yTr, data.xTe, data.yTe]);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}

@@ -1,11 +1,9 @@
 /** The spiral benchmark system of the NeuralODE literature: dy/dt = A·y³, A = [[-0.1, 2], [-2, -0.1]]. */
 import * as tf from '@tensorflow/tfjs-core';
 import { solve } from '../../src';
+import { SPIRAL_A } from './spiral_shared';
 
-export const SPIRAL_A = [
-  [-0.1, 2],
-  [-2, -0.1],
-];
+export { SPIRAL_A };
 
 /**
  * True trajectories from y(0) = y0 (one row per trajectory), at times `ts` (increasing, > 0 or
