@@ -75,7 +75,9 @@ function readHeader(fd: number, file: string, magic: number): IdxHeader {
   const head = readBytes(fd, 0, 4 + 4 * nDims);
   const got = head.readUInt32BE(0);
   if (got !== magic) {
-    throw new Error(`${file}: not an IDX file of the expected kind (magic 0x${got.toString(16).padStart(8, '0')}, expected 0x${magic.toString(16).padStart(8, '0')}).`);
+    throw new Error(
+      `${file}: not an IDX file of the expected kind (magic 0x${got.toString(16).padStart(8, '0')}, expected 0x${magic.toString(16).padStart(8, '0')}).`,
+    );
   }
   const dims = Array.from({ length: nDims }, (_, i) => head.readUInt32BE(4 + 4 * i));
   const headerBytes = 4 + 4 * nDims;
