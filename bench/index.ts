@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { runAdjointBench } from './adjoint';
+import { runSdeBench } from './sde';
 import { runSolverBench } from './solver';
 import { BenchOptions, fmt, now, parseArgs } from './util';
 
@@ -17,6 +18,7 @@ interface Section {
 const SECTIONS: Section[] = [
   { name: 'solver', run: runSolverBench },
   { name: 'adjoint', run: runAdjointBench },
+  { name: 'sde', run: runSdeBench },
 ];
 
 async function main(): Promise<void> {
