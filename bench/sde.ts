@@ -263,7 +263,8 @@ async function prepareCase(v: Variant, lins: Linear[]): Promise<OurCase> {
     rounds: [],
     dispose: () => {
       x.dispose();
-      layer.dispose();
+      // Called directly (no symbolic node), tfjs refuses layer.dispose(): free the weights themselves.
+      for (const w of layer.weights) w.dispose();
     },
   };
 }
@@ -473,7 +474,7 @@ export async function runSdeBench(opts: BenchOptions): Promise<SdeBenchReport[]>
         c.variant.name,
         fmt(ours.fwdMsMedian),
         share(s.brownianMs),
-        share(s.noiseTensorsMs - s.brownianMs),
+        share(s.noiseTensorsMs),
         share(fMs),
         share(gMs),
         share(rest),
@@ -493,7 +494,7 @@ export async function runSdeBench(opts: BenchOptions): Promise<SdeBenchReport[]>
     console.log(
       `\nwhere our forward time goes (${backend}, ms per solve; bare f / g calls × NFE, the rest is the step's own kernels, read-backs and the loop)`,
     );
-    printTable(['variant', 'fwd ms', 'Brownian queries', 'noise tensors', 'drift f', 'diffusion g', 'rest', 'bwd NFE f', 'µs f call', 'µs g call'], breakdown, [
+    printTable(['variant', 'fwd ms', 'Brownian queries', 'queries + noise tensors', 'drift f', 'diffusion g', 'rest', 'bwd NFE f', 'µs f call', 'µs g call'], breakdown, [
       'left',
     ]);
     for (const c of list) c.dispose();
