@@ -7,9 +7,9 @@ import '@tensorflow/tfjs-layers';
 import { discreteAdjointOp, odeSystem, ParametricField, unpack } from '../src/adjoint/discrete';
 import { resolveOptions, SolveOptions } from '../src/solvers/options';
 import { getTableau } from '../src/solvers/registry';
-import { rkStepTensor } from '../src/solvers/rk_stepper';
 import { SolveStats } from '../src/solvers/stats';
 import { maxRelErr } from './helpers';
+import { unrolledSolve } from './unrolled';
 
 const B = 3;
 const D = 2;
@@ -51,7 +51,10 @@ function lossFromPacked(packed: tf.Tensor, stats: SolveStats, nOut: number, spec
   return loss as tf.Scalar;
 }
 
-/** The same loss through an unrolled tensor-op solve over the frozen accepted steps. */
+/**
+ * The same loss through an unrolled tensor-op solve over the frozen accepted steps, with the
+ * outputs inside a step taken from its dense output (as the solver does by default).
+ */
 function unrolledLoss(
   field: ParametricField,
   solver: string,
@@ -62,20 +65,15 @@ function unrolledLoss(
   params: tf.Tensor[],
   spec: LossSpec,
 ): tf.Scalar {
-  const tab = getTableau(solver);
   const tol = { atol: o.atol!, rtol: o.rtol! };
   const f = (t: number, y: tf.Tensor): tf.Tensor => field(t, y, params);
-  const outs: tf.Tensor[] = [];
-  let y = x;
+  const steps = { t: stats.t, dt: stats.dt, end: o.tspan![1] };
+  const { outs, results } = unrolledSolve(getTableau(solver), f, steps, x, o.tspan![0], outTimes, tol, { error: true, stiffness: true });
   let reg: tf.Tensor = tf.scalar(0);
-  if (outTimes[0] === o.tspan![0]) outs.push(y);
-  stats.dt.forEach((dt, j) => {
-    const r = rkStepTensor(tab, f, stats.t[j], y, dt, tol, { error: true, stiffness: true });
-    const adt = Math.abs(dt);
+  results.forEach((r, j) => {
+    const adt = Math.abs(stats.dt[j]);
     if (r.error) reg = tf.add(reg, tf.mul(spec.eWeight * adt, r.error));
     if (r.stiffness) reg = tf.add(reg, tf.mul(spec.sWeight * adt, r.stiffness));
-    y = r.y1;
-    if (outTimes.includes(stats.t[j] + dt)) outs.push(y);
   });
   return tf.add(tf.sum(tf.mul(tf.stack(outs), spec.stateWeights)), reg) as tf.Scalar;
 }

@@ -6,6 +6,7 @@ import { getTableau } from '../src/solvers/registry';
 import { rkStepTensor } from '../src/solvers/rk_stepper';
 import { maxRelErr } from './helpers';
 import { linspace, spiralNODE, spiralTrajectory } from './spiral';
+import { thetasInside, unrolledSolve } from './unrolled';
 
 const ACTIVATIONS = ['elu', 'hardSigmoid', 'linear', 'relu', 'relu6', 'selu', 'sigmoid', 'softmax', 'softplus', 'softsign', 'tanh', 'swish', 'mish', 'gelu', 'gelu_new'] as const;
 type Activation = (typeof ACTIVATIONS)[number];
@@ -93,24 +94,23 @@ describe('NeuralODE gradient equals autodiff through the unrolled accepted steps
     const gx = tf.grad((z: tf.Tensor) => loss(model.apply(z) as tf.Tensor))(x);
     const { grads } = tf.variableGrads(() => loss(model.apply(x) as tf.Tensor), vars);
     const stats = layer.lastStats!;
-    // reference: unrolled tfjs ops over the same accepted steps
+    // reference: unrolled tfjs ops over the same accepted steps, saveat states inside a step from
+    // its dense output
     const tab = getTableau(solver);
+    const steps = { t: stats.t, dt: stats.dt, end: 1 };
     const unrolled = (z: tf.Tensor): tf.Scalar => {
-      const outs: tf.Tensor[] = [];
-      let y = z;
-      stats.dt.forEach((dt, j) => {
-        y = rkStepTensor(tab, (t, s) => layer.vectorField.call(t, s), stats.t[j], y, dt, { atol: 1e-6, rtol: 1e-4 }).y1;
-        if (saveat && (saveat as readonly number[]).includes(stats.t[j] + dt)) outs.push(y);
-      });
-      return loss(saveat ? tf.stack(outs, 1) : y);
+      const { outs } = unrolledSolve(tab, (t, s) => layer.vectorField.call(t, s), steps, z, 0, saveat ?? [1], { atol: 1e-6, rtol: 1e-4 });
+      return loss(saveat ? tf.stack(outs, 1) : outs[0]);
     };
     const gxRef = tf.grad(unrolled)(x);
     const { grads: gRef } = tf.variableGrads(() => unrolled(x), vars);
     expect(maxRelErr(gx, gxRef)).toBeLessThan(1e-5);
     for (const v of vars) expect(maxRelErr(grads[v.name], gRef[v.name])).toBeLessThan(1e-5);
     expect(layer.handVjp).toBe(hand);
-    // the hand-written reverse skips the FSAL stage when no estimate is differentiated
-    expect(stats.nfeBackward).toBe((hand && tab.fsal ? tab.stages - 1 : tab.stages) * stats.nAccepted);
+    // the hand-written reverse skips the FSAL stage when no estimate or dense output needs it
+    const perStep = stats.dt.map((_, j) => (hand && tab.fsal && thetasInside(steps, j, saveat ?? []).length === 0 ? tab.stages - 1 : tab.stages));
+    expect(stats.nfeBackward).toBe(perStep.reduce((a, b) => a + b, 0));
+    if (saveat) expect(perStep.some((n) => n === tab.stages)).toBe(true); // some output was interpolated
     tf.dispose([x, R, gx, gxRef, ...Object.values(grads), ...Object.values(gRef)]);
     model.dispose();
   });
@@ -125,15 +125,16 @@ describe('training with model.fit', () => {
     model.compile({ optimizer: tf.train.adam(0.05), loss: 'meanSquaredError' });
     const mem: number[] = [];
     const memCb = new tfl.CustomCallback({ onEpochEnd: async () => void mem.push(tf.memory().numTensors) });
-    const h = await model.fit(x, yTrue, { epochs: 60, verbose: 0, callbacks: [nfeLogger(), memCb] });
+    const h = await model.fit(x, yTrue, { epochs: 75, verbose: 0, callbacks: [nfeLogger(), memCb] });
     const loss = h.history.loss as number[];
-    // measured (cpu, seed 1): 4.75 -> ~0.06 after 60 epochs
+    // measured (seed 1, saveat interpolated): 4.75 -> 0.065 (cpu) / 0.066 (wasm) after 75 epochs; at 60
+    // epochs the loss still oscillates between 0.11 and 0.16 (stepping onto saveat: 0.10)
     expect(loss[0]).toBeGreaterThan(2);
     expect(loss[loss.length - 1]).toBeLessThan(0.15);
     expect(new Set(mem.slice(0, 20)).size).toBe(1);
     expect(new Set(mem).size).toBe(1);
     const nfe = h.history.nfe as number[];
-    expect(nfe).toHaveLength(60);
+    expect(nfe).toHaveLength(75);
     nfe.forEach((n) => expect(n).toBeGreaterThan(20));
     // prediction NFE through countNFE
     const { result, nfePerCall, calls } = countNFE(model, () => model.predict(x) as tf.Tensor);

@@ -8,9 +8,13 @@
  *
  * Backward: the exact reverse pass of that discrete solve with the accepted step sizes held
  * constant. For j = N..1 it recomputes step j from its stored start state with tfjs ops and takes
- * one vector–Jacobian product of (y_{j+1}, E_j, S_j) against their cotangents, which gives the
- * cotangent of y_j and adds to the parameter gradients. Memory: one state per accepted step plus
- * one step's activations at a time. Rejected steps and controller arithmetic cost nothing.
+ * one vector–Jacobian product of (y_{j+1}, E_j, S_j, and the dense outputs y(θ_i) of the output
+ * times inside step j) against their cotangents, which gives the cotangent of y_j and adds to the
+ * parameter gradients. A dense output is a fixed combination y + dt·Σ b_i(θ)·k_i of the step's
+ * stages, so it is differentiated inside the same VJP. Steps after the last output whose E and S
+ * carry no cotangent are skipped (nothing flows back through them). Memory: one state per
+ * accepted step plus one step's activations at a time. Rejected steps and controller arithmetic
+ * cost nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { chooseArithmetic } from '../solvers/arithmetic';
@@ -161,7 +165,7 @@ export function discreteAdjointOp<Term, Ctx>(
     const ctx = system.begin(x);
     const stats = system.newStats?.() ?? emptyStats();
     const forwardTerm = system.term(ctx, params, stats);
-    const { ys, stepStates, outputStep } = integrate(stepper, forwardTerm, x, stops.length ? { ...opts, tstops: stops } : opts, stats, true);
+    const { ys, stepStates, outputStep, outputTheta } = integrate(stepper, forwardTerm, x, stops.length ? { ...opts, tstops: stops } : opts, stats, true);
     record.forward = stats;
     const n = stats.nAccepted;
     layout = { nOut: ys.length, stateSize: x.size, nSteps: n };
@@ -194,41 +198,52 @@ export function discreteAdjointOp<Term, Ctx>(
       const dE = Array.from(dyRest.subarray(0, nSteps));
       const dS = Array.from(dyRest.subarray(nSteps));
       let lambda: tf.Tensor = tf.zeros(xShape);
+      // Whether λ may be nonzero: false until the last output's step (skips the steps after it).
+      let lambdaLive = false;
       let pGrads: tf.Tensor[] = ps.map((p) => tf.zerosLike(p));
       const addOutputs = (j: number): void => {
-        // Output i is the state at the end of accepted step outputStep[i] (−1: the initial state).
+        // Outputs that are the end state of accepted step j (−1: the initial state) add to λ.
         outputStep.forEach((e, i) => {
-          if (e !== j) return;
+          if (e !== j || outputTheta[i] !== 1) return;
           const next = tf.add(lambda, dyStates[i]);
           lambda.dispose();
           lambda = next;
+          lambdaLive = true;
         });
       };
       const backwardStats = system.newStats?.() ?? emptyStats();
       const term = system.term(ctx, ps, backwardStats);
       for (let j = nSteps - 1; j >= 0; j--) {
         addOutputs(j);
+        // Outputs interpolated inside step j: their cotangents enter step j's VJP.
+        const dense = outputStep.flatMap((e, i) => (e === j && outputTheta[i] !== 1 ? [{ theta: outputTheta[i], dy: dyStates[i] }] : []));
+        if (!lambdaLive && dense.length === 0 && dE[j] === 0 && dS[j] === 0) continue;
         const yj = saved[j];
         const lam = lambda;
-        const want = { error: dE[j] !== 0, stiffness: dS[j] !== 0, stiffnessActive: stiffnessActive[j] };
+        const ct = { y1: lam, error: dE[j], stiffness: dS[j], stiffnessActive: stiffnessActive[j], dense };
         let gy: tf.Tensor;
         let gp: tf.Tensor[];
-        const hand = system.reverse?.(ps, t[j], yj, dt[j], tol, { y1: lam, error: dE[j], stiffness: dS[j], stiffnessActive: stiffnessActive[j] });
+        const hand = system.reverse?.(ps, t[j], yj, dt[j], tol, ct);
         if (hand) {
           backwardStats.nfe += hand.nfe;
           gy = hand.dy;
           gp = hand.dParams;
         } else {
+          const want = { error: dE[j] !== 0, stiffness: dS[j] !== 0, stiffnessActive: stiffnessActive[j], thetas: dense.map((d) => d.theta) };
           [gy, ...gp] = vjp(() => {
             const r = replay.call(stepper, term, t[j], yj, dt[j], tol, want);
-            let obj = tf.sum(tf.mul(r.y1, lam));
-            if (r.error) obj = tf.add(obj, tf.mul(r.error, dE[j]));
-            if (r.stiffness) obj = tf.add(obj, tf.mul(r.stiffness, dS[j]));
-            return obj as tf.Scalar;
+            const values = r.dense ?? [];
+            if (values.length !== dense.length) throw new Error(`internal: stepper '${stepper.name}' replayed ${values.length} of ${dense.length} dense outputs`);
+            const terms: tf.Tensor[] = [tf.sum(tf.mul(r.y1, lam))];
+            dense.forEach((d, i) => terms.push(tf.sum(tf.mul(values[i], d.dy))));
+            if (r.error) terms.push(tf.mul(r.error, dE[j]));
+            if (r.stiffness) terms.push(tf.mul(r.stiffness, dS[j]));
+            return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;
           }, [yj, ...ps]);
         }
         lambda.dispose();
         lambda = gy;
+        lambdaLive = true;
         const summed = pGrads.map((g, i) => tf.add(g, gp[i]));
         tf.dispose([...pGrads, ...gp]);
         pGrads = summed;

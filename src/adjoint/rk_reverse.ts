@@ -6,7 +6,9 @@
  *   y1 = y + dt·Σ_j b_j k_j  (= g_s for FSAL methods),
  *   E = rms(err / sc),  err = dt·Σ_j bErr_j k_j,  sc = atol + max(|y|, |y1|)·rtol,
  *   S = rms(k_q − k_p) / rms(g_q − g_p),   rms(x) = √max(mean(x²), 1e-30).
- * Given cotangents of y1, E and S, the reverse recomputes the stages (keeping each stage's
+ * Optionally also dense outputs y(θ) = y + dt·Σ_j b_j(θ) k_j (the method's interpolant) at
+ * fractions θ of the step, whose cotangents go to y and, scaled by dt·b_j(θ), to k_j.
+ * Given cotangents of y1, E, S and the dense outputs, the reverse recomputes the stages (keeping each stage's
  * pullback), then sweeps the stages backward: the cotangent K̄_i of k_i is complete once every
  * later stage argument has been processed, its pullback gives the cotangent Ḡ_i of g_i and the
  * parameter gradients, and Ḡ_i flows to y and, through a_ij, to K̄_j (j < i). Derivatives of E and
@@ -19,9 +21,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { combineTensor, rmsTensor, Term } from '../solvers/arithmetic';
 import { InvalidArgumentError } from '../solvers/errors';
+import { interpolantWeights } from '../solvers/interpolant';
 import { stiffnessRatio } from '../solvers/rk_stepper';
 import { Tolerances } from '../solvers/stepper';
 import { ButcherTableau } from '../solvers/tableau';
+import { interpolantFor } from '../solvers/tableaus/interpolants';
 import { FieldEval, FieldWithVjp } from './field_vjp';
 
 /** Cotangents of the outputs of one step. */
@@ -38,13 +42,19 @@ export interface StepCotangents {
    * `rkStepTensor`.
    */
   stiffnessActive?: boolean;
+  /**
+   * Cotangents of dense outputs of the step: `dy` of y(t + θ·dt) = y + dt·Σ_j b_j(θ)·k_j, with
+   * b_j(θ) the method's interpolant (absent or empty: none).
+   */
+  dense?: readonly { readonly theta: number; readonly dy: tf.Tensor }[];
 }
 
 /**
- * Which stages the reverse evaluates: k_i when it influences y1, E or S (then it gets a
- * cotangent); g_i when its value is read (as the input of k_i, in S, or as y1 = g_s in E).
+ * Which stages the reverse evaluates: k_i when it influences y1, E, S or a dense output (then it
+ * gets a cotangent); g_i when its value is read (as the input of k_i, in S, or as y1 = g_s in E).
+ * `inDense[i]`: k_i has a nonzero weight in some requested dense output.
  */
-function neededStages(tab: ButcherTableau, withError: boolean, withStiffness: boolean): { k: boolean[]; g: boolean[] } {
+function neededStages(tab: ButcherTableau, withError: boolean, withStiffness: boolean, inDense: readonly boolean[]): { k: boolean[]; g: boolean[] } {
   const s = tab.stages;
   const [p, q] = tab.stiffnessStages ?? [-1, -1];
   const k = new Array<boolean>(s).fill(false);
@@ -57,6 +67,7 @@ function neededStages(tab: ButcherTableau, withError: boolean, withStiffness: bo
       (!tab.fsal && tab.b[i] !== 0) ||
       (withError && (tab.bError?.[i] ?? 0) !== 0) ||
       inS ||
+      inDense[i] ||
       gInfluences.some((infl, j) => infl && j > i && tab.a[j][i] !== 0);
     gInfluences[i] = k[i] || inS || last;
     g[i] = k[i] || inS || (last && withError);
@@ -112,7 +123,9 @@ export function rkStepReverse(
   const s = tab.stages;
   const eps = tab.bError ? ct.error ?? 0 : 0;
   const sigma = tab.stiffnessStages && ct.stiffnessActive !== false ? ct.stiffness ?? 0 : 0;
-  const need = neededStages(tab, eps !== 0, sigma !== 0);
+  const denseWeights = denseStageWeights(tab, y, ct.dense ?? []);
+  const inDense = Array.from({ length: s }, (_, i) => denseWeights.some((w) => dt * w[i] !== 0));
+  const need = neededStages(tab, eps !== 0, sigma !== 0, inDense);
 
   return tf.tidy(() => {
     // ---- forward: stage arguments and values, keeping each stage's pullback
@@ -193,6 +206,12 @@ export function rkStepReverse(
       }
     }
 
+    // ---- dense outputs y(θ) = y + Σ_j dt·b_j(θ)·k_j
+    (ct.dense ?? []).forEach(({ dy }, m) => {
+      yBar.push(dy);
+      for (const [j, c] of weights(denseWeights[m])) push(kBar, j, tf.mul(dy, c));
+    });
+
     // ---- new state
     const y1Ct = sumOf(y1Bar) as tf.Tensor;
     if (tab.fsal) {
@@ -228,8 +247,22 @@ export function rkStepReverse(
       if (k[0] === null) nfe++;
       dParams = e.pullback(tf.zerosLike(e.value)).dParams.map((d) => tf.zerosLike(d));
     }
-    // Never hand back the caller's own tensor (ct.y1 alone is the cotangent of y when dt = 0).
+    // Never hand back the caller's own tensor (ct.y1 or a dense cotangent alone is the cotangent of y when dt = 0).
     const dy = sumOf(yBar) ?? tf.zerosLike(y);
-    return { dy: dy === ct.y1 ? tf.clone(dy) : dy, dParams, nfe };
+    const own = dy === ct.y1 || (ct.dense ?? []).some((d) => d.dy === dy);
+    return { dy: own ? tf.clone(dy) : dy, dParams, nfe };
+  });
+}
+
+/** The interpolant weights b_j(θ) of each requested dense output (checked: method, shapes). */
+function denseStageWeights(tab: ButcherTableau, y: tf.Tensor, dense: readonly { theta: number; dy: tf.Tensor }[]): number[][] {
+  if (dense.length === 0) return [];
+  const interp = interpolantFor(tab);
+  if (!interp) throw new InvalidArgumentError(`rkStepReverse: solver '${tab.name}' has no dense output, but cotangents of dense outputs were given.`);
+  return dense.map(({ theta, dy }) => {
+    if (!tf.util.arraysEqual(dy.shape, y.shape)) {
+      throw new InvalidArgumentError(`rkStepReverse: the cotangent of the dense output at θ = ${theta} has shape [${dy.shape}], the state [${y.shape}]; they must match.`);
+    }
+    return interpolantWeights(interp, theta);
   });
 }

@@ -19,7 +19,10 @@ import { LayerStack, SerializedLayer } from './vector_field';
 
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 
-/** The solver options of `solve` (tspan, solver, rtol, atol, dt0, dtmin, dtmax, maxSteps, saveat, arithmetic), plus: */
+/**
+ * The solver options of `solve` (tspan, solver, rtol, atol, dt0, dtmin, dtmax, maxSteps, saveat,
+ * saveatMode, estimateStiffness, arithmetic), plus:
+ */
 export interface NeuralODEOptions extends SolveOptions {
   /** Append t as an extra feature to the input of every vector-field layer. Default false. */
   timeDependent?: boolean;
@@ -74,7 +77,13 @@ export class NeuralODE extends DELayer {
     if (timeDependent !== undefined && typeof timeDependent !== 'boolean') {
       throw new InvalidArgumentError(`Option 'timeDependent' must be a boolean, got ${String(timeDependent)}.`);
     }
-    this.resolved = resolved;
+    // The stiffness estimate is computed when a regularizer reads it (or the user asked); the
+    // steps after the last saveat time are solved only when a regularizer reads their estimates.
+    this.resolved = {
+      ...resolved,
+      estimates: { stiffness: resolved.estimates.stiffness || this.regularizers.some((r) => r.estimate === 'stiffness') },
+      stopAtLastOutput: this.regularizers.length === 0,
+    };
     this.tableau = tableau;
     const options: Record<string, unknown> = { ...solveOpts };
     if (timeDependent !== undefined) options.timeDependent = timeDependent;
@@ -144,6 +153,15 @@ export class NeuralODE extends DELayer {
     };
   }
 
+  /**
+   * Per-step stiffness estimates S_j of the last call. Zeros unless the layer has a stiffness
+   * regularizer or was built with `estimateStiffness: true`: the estimate is computed only when
+   * asked (on the tensor arithmetic it costs three read-backs per step).
+   */
+  override get lastStiffnessEstimates(): tf.Tensor1D | null {
+    return super.lastStiffnessEstimates;
+  }
+
   /** The resolved solver options in force (tolerances, tspan, ...). */
   get solverOptions(): Readonly<ResolvedOptions> {
     return this.resolved;
@@ -162,6 +180,8 @@ export class NeuralODE extends DELayer {
       dtmax: o.dtmax ?? null,
       maxSteps: this.resolved.maxSteps,
       saveat: o.saveat ? o.saveat.slice() : null,
+      saveatMode: this.resolved.saveatMode,
+      estimateStiffness: o.estimateStiffness ?? null,
       timeDependent: this.vectorField.timeDependent,
       arithmetic: this.resolved.arithmetic,
       regularizers: this.regularizers.map(serializeObject) as unknown as tf.serialization.ConfigDictArray,

@@ -1,6 +1,7 @@
 /**
- * The integration loop: the one place that walks from t0 to t1, clips steps to saveat times,
- * asks the controller to accept or reject, records statistics and reports failures.
+ * The integration loop: the one place that walks from t0 to t1, clips steps to output times or
+ * evaluates the dense output at them, asks the controller to accept or reject, records statistics
+ * and reports failures.
  * It works for any `Stepper` (ODE or SDE) and owns every tensor it creates: on success the caller
  * receives exactly the returned tensors; on failure nothing is left allocated.
  */
@@ -8,8 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PIController } from './controller';
 import { SolverError } from './errors';
 import { ResolvedOptions } from './options';
+import { OutputRecorder } from './outputs';
 import { SolveStats } from './stats';
-import { Stepper } from './stepper';
+import { StepAttempt, Stepper } from './stepper';
 
 export interface SolveResult {
   /** States at `ts`, one tensor per time, each shaped like y0. */
@@ -22,8 +24,13 @@ export interface SolveResult {
 export interface IntegrateResult extends SolveResult {
   /** State at the start of every accepted step (only with `keepStepStates`); owned by the caller. */
   stepStates: tf.Tensor[];
-  /** For each output, the index of the accepted step it ends (−1: the initial state). */
+  /** For each output, the index of the accepted step it comes from (−1: the initial state). */
   outputStep: number[];
+  /**
+   * For each output, the fraction θ of its step at which the step's dense output gave it; 1: the
+   * step's end state itself (always so in 'step' mode).
+   */
+  outputTheta: number[];
 }
 
 const SNAP = 1e-9;
@@ -63,9 +70,21 @@ function stiffnessDiagnosis(stats: SolveStats, stabilitySize: number | undefined
   return ` The problem looks stiff: the stiffness estimate is ${S.toPrecision(3)} and the median of the last ${n} accepted step sizes ${dt.toPrecision(3)}, so |dt|·S = ${product.toPrecision(3)} sits at this method's stability limit (${stabilitySize}): the step size is limited by stability, not accuracy, and an explicit solver needs very many steps. Shorten or rescale tspan, or train with the stiffness regularizer so the learned dynamics stay non-stiff.`;
 }
 
+/** Frees what a rejected attempt produced. */
+function discard<S>(stepper: Stepper<unknown, S>, attempt: StepAttempt<S>): void {
+  attempt.y1.dispose();
+  if (attempt.dense) tf.dispose(attempt.dense);
+  stepper.disposeState(attempt.state);
+}
+
 /**
  * Integrate with `stepper` from `y0` (not modified, not disposed). `stats` is filled in place; the
  * term is expected to count its own evaluations into `stats.nfe`.
+ *
+ * Output times: with `saveatMode: 'interpolate'` and a stepper with a dense output, steps are
+ * taken as without saveat and each output time inside an accepted step is evaluated from that
+ * step's stages; otherwise ('step', SDE steppers) every output time is a step end. `tstops` and
+ * the end time are always step ends. With `stopAtLastOutput` the solve ends at the last saveat time.
  */
 export function integrate<Term, S>(
   stepper: Stepper<Term, S>,
@@ -77,13 +96,15 @@ export function integrate<Term, S>(
 ): IntegrateResult {
   const { t0, t1, direction } = o;
   const tol = { atol: o.atol, rtol: o.rtol };
+  const saveat = o.saveat;
+  const tEnd = saveat && o.stopAtLastOutput ? saveat[saveat.length - 1] : t1;
+  const interpolate = saveat !== undefined && o.saveatMode === 'interpolate' && stepper.denseOutput === true;
+  const wantStiffness = o.estimates?.stiffness === true;
   let t = t0;
   let y: tf.Tensor | null = null;
   let state: S | null = null;
-  const ys: tf.Tensor[] = [];
-  const ts: number[] = [];
+  const outputs = new OutputRecorder(saveat ?? [t1], direction);
   const stepStates: tf.Tensor[] = [];
-  const outputStep: number[] = [];
   let nonFiniteRejects = 0;
   const fail = (code: SolverError['code'], msg: string): never => {
     throw new SolverError(code, msg, stats, t);
@@ -108,18 +129,11 @@ export function integrate<Term, S>(
     stats.dtInitial = direction * dt;
     const controller = new PIController({ ...stepper.controller, dtmax: o.dtmax });
 
-    const saveat = o.saveat;
-    const requested = new Set(saveat ?? []);
-    const inside = (s: number): boolean => (s - t0) * direction > 0 && (s - t1) * direction < 0;
-    const targets = [...new Set([...(saveat ?? [t1]), ...(o.tstops ?? []).filter(inside)])]
-      .filter((s) => s !== t0)
-      .sort((a, b) => (a - b) * direction);
-    if (saveat && saveat[0] === t0) {
-      ys.push(tf.clone(y0));
-      ts.push(t0);
-      outputStep.push(-1);
-    }
-    if (targets.length === 0 || targets[targets.length - 1] !== t1) targets.push(t1);
+    // Step ends the loop must land on: tstops, the end time and (unless interpolated) saveat times.
+    const inside = (s: number): boolean => (s - t0) * direction > 0 && (s - tEnd) * direction < 0;
+    const targets = [...new Set([...(interpolate ? [] : saveat ?? []), ...(o.tstops ?? [])].filter(inside))].sort((a, b) => (a - b) * direction);
+    if (tEnd !== t0) targets.push(tEnd);
+    outputs.start(t0, y0);
     y = tf.clone(y0);
 
     for (const target of targets) {
@@ -127,7 +141,7 @@ export function integrate<Term, S>(
         if (stats.nSteps >= o.maxSteps) {
           fail(
             'max_steps',
-            `Reached maxSteps=${o.maxSteps} attempted steps before t1=${t1}. Increase 'maxSteps', loosen 'rtol'/'atol', or regularize the dynamics (errorEstimate/stiffness regularizers) so they need fewer steps.${hint()}`,
+            `Reached maxSteps=${o.maxSteps} attempted steps before t1=${tEnd}. Increase 'maxSteps', loosen 'rtol'/'atol', or regularize the dynamics (errorEstimate/stiffness regularizers) so they need fewer steps.${hint()}`,
           );
         }
         const remaining = target - t;
@@ -139,7 +153,9 @@ export function integrate<Term, S>(
             `Step size underflow: dt=${h} no longer changes t. The dynamics are too stiff for an explicit solver at these tolerances: loosen 'rtol'/'atol', set 'dtmin' to stop earlier, or regularize the dynamics.${hint()}`,
           );
         }
-        const attempt = stepper.step(term, t, y, h, state as S, tol);
+        const tNew = clipped ? target : t + h;
+        const thetas = interpolate ? outputs.thetasInside(t, h, tNew) : [];
+        const attempt = stepper.step(term, t, y, h, state as S, tol, { thetas, stiffness: wantStiffness });
         stats.nSteps++;
         let accept: boolean;
         let dtNext = dt;
@@ -148,8 +164,7 @@ export function integrate<Term, S>(
         } else {
           accept = Number.isFinite(attempt.error);
           if (!accept) {
-            attempt.y1.dispose();
-            stepper.disposeState(attempt.state);
+            discard(stepper, attempt);
             fail('non_finite_state', `The state became NaN or Infinity with the fixed step dt=${h}: use a smaller 'dt0' or an adaptive solver.`);
           }
         }
@@ -164,12 +179,12 @@ export function integrate<Term, S>(
           stepper.disposeState(state as S);
           y = attempt.y1;
           state = attempt.state;
-          t = clipped ? target : t + h;
+          outputs.accept(stats.nAccepted - 1, tNew, y, thetas, attempt.dense ?? []);
+          t = tNew;
           nonFiniteRejects = 0;
         } else {
           stats.nRejected++;
-          attempt.y1.dispose();
-          stepper.disposeState(attempt.state);
+          discard(stepper, attempt);
           if (Number.isFinite(attempt.error)) nonFiniteRejects = 0;
           else if (++nonFiniteRejects >= MAX_NON_FINITE_REJECTS) {
             fail(
@@ -193,24 +208,15 @@ export function integrate<Term, S>(
           dt = dtNext;
         }
       }
-      if (saveat && requested.has(target)) {
-        ys.push(tf.clone(y));
-        ts.push(target);
-        outputStep.push(stats.nAccepted - 1);
-      }
     }
-    if (saveat) {
-      y.dispose();
-    } else {
-      ys.push(y);
-      ts.push(t1);
-      outputStep.push(stats.nAccepted - 1);
-    }
+    if (!outputs.complete) throw new Error(`internal: the solve ended at t=${t} before the output time ${outputs.lastTime}`);
+    y.dispose();
     y = null;
-    return { ys, ts, stats, stepStates, outputStep };
+    const { ys, ts, sources } = outputs;
+    return { ys, ts, stats, stepStates, outputStep: sources.map((s) => s.step), outputTheta: sources.map((s) => s.theta) };
   } catch (e) {
     y?.dispose();
-    ys.forEach((x) => x.dispose());
+    outputs.dispose();
     stepStates.forEach((x) => x.dispose());
     throw e;
   } finally {

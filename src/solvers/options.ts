@@ -2,6 +2,16 @@
 import { ArithmeticChoice } from './arithmetic';
 import { InvalidArgumentError } from './errors';
 import { SolverName, getTableau, SOLVER_NAMES } from './registry';
+import { interpolantFor } from './tableaus/interpolants';
+
+/**
+ * How the states at `saveat` times are produced:
+ * - 'interpolate': the solver steps freely and evaluates the method's dense output (its continuous
+ *   extension: Tsit5's free interpolant, DP5's dense output, BS3's Hermite interpolant) at every
+ *   output time inside an accepted step, from that step's stages: no extra steps, no extra NFE.
+ * - 'step': every output time is a step end (the step before it is shortened to land on it).
+ */
+export type SaveatMode = 'interpolate' | 'step';
 
 export interface SolveOptions {
   /** Integration interval [t0, t1]; t1 < t0 integrates backwards. Default [0, 1]. */
@@ -22,6 +32,18 @@ export interface SolveOptions {
   maxSteps?: number;
   /** Times (in integration order, inside tspan) at which to return the state. Default: only t1. */
   saveat?: number[];
+  /**
+   * How the states at `saveat` are computed: 'interpolate' (the method's dense output inside
+   * accepted steps; the steps are those of a solve without saveat) or 'step' (step exactly onto
+   * every output time). Default 'interpolate' for methods with a dense output (tsit5, dopri5,
+   * bosh3), 'step' for the fixed-step methods (euler, midpoint, rk4), which have none.
+   */
+  saveatMode?: SaveatMode;
+  /**
+   * Compute the stiffness estimate S_j of every accepted step into `stats.stiffnessEstimate`
+   * (tsit5, dopri5). Default false: on the tensor arithmetic it costs three read-backs per step.
+   */
+  estimateStiffness?: boolean;
   /** Where the step arithmetic runs: 'auto' (host loops on cpu/wasm, tensor ops elsewhere), 'host' or 'tensor'. */
   arithmetic?: ArithmeticChoice;
 }
@@ -38,9 +60,17 @@ export interface ResolvedOptions {
   dtmax: number;
   maxSteps: number;
   saveat: number[] | undefined;
+  saveatMode: SaveatMode;
   arithmetic: ArithmeticChoice;
+  /** Which optional per-step estimates the steps compute (the error estimate is always computed). */
+  estimates: { readonly stiffness: boolean };
   /** Internal: times to step exactly onto without returning the state there (e.g. a sampled regularization time). */
   tstops?: number[];
+  /**
+   * Internal: end the solve at the last `saveat` time instead of t1 (nothing needs the steps
+   * after it: no regularizer reads their estimates). Ignored without `saveat`.
+   */
+  stopAtLastOutput?: boolean;
 }
 
 export const DEFAULT_TSPAN: [number, number] = [0, 1];
@@ -49,7 +79,9 @@ export const DEFAULT_ATOL = 1e-6;
 export const DEFAULT_MAX_STEPS = 10000;
 
 /** The keys of `SolveOptions`. */
-export const SOLVE_OPTION_KEYS: readonly (keyof SolveOptions)[] = ['tspan', 'solver', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat', 'arithmetic'];
+export const SOLVE_OPTION_KEYS: readonly (keyof SolveOptions)[] = [
+  'tspan', 'solver', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat', 'saveatMode', 'estimateStiffness', 'arithmetic',
+];
 const KNOWN_KEYS: ReadonlySet<string> = new Set(SOLVE_OPTION_KEYS);
 
 function positive(name: string, v: unknown): number {
@@ -96,7 +128,11 @@ export function rejectUnknownKeys(opts: object, valid: Iterable<string>, who = '
   }
 }
 
-/** Checks every option and fills in defaults. Throws `InvalidArgumentError` naming the fix. */
+/**
+ * Checks every option and fills in defaults. Throws `InvalidArgumentError` naming the fix. A
+ * caller whose `knownKeys` leave out 'saveatMode' (the SDE solver) offers no dense output: its
+ * solves step onto the saveat times.
+ */
 export function resolveOptions(opts: SolveOptions = {}, knownKeys: ReadonlySet<string> = KNOWN_KEYS): ResolvedOptions {
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
     throw new InvalidArgumentError(`Solver options must be an object such as {tspan: [0, 1], rtol: 1e-3}, got ${Array.isArray(opts) ? 'an array' : String(opts)}.`);
@@ -163,7 +199,32 @@ export function resolveOptions(opts: SolveOptions = {}, knownKeys: ReadonlySet<s
   if (!['auto', 'host', 'tensor'].includes(arithmetic)) {
     throw new InvalidArgumentError(`Option 'arithmetic' must be 'auto', 'host' or 'tensor', got ${String(arithmetic)}.`);
   }
-  return { t0, t1, direction, solver, rtol, atol, dt0, dtmin, dtmax, maxSteps, saveat, arithmetic };
+  const saveatMode = resolveSaveatMode(opts.saveatMode, solver, knownKeys.has('saveatMode'));
+  const stiffness = opts.estimateStiffness ?? false;
+  if (typeof stiffness !== 'boolean') {
+    throw new InvalidArgumentError(`Option 'estimateStiffness' must be a boolean, got ${String(stiffness)}.`);
+  }
+  if (stiffness && !tableau.stiffnessStages) {
+    throw new InvalidArgumentError(
+      `Option 'estimateStiffness': solver '${solver}' has no stiffness estimate (it needs two stages at the same node). Use 'tsit5' or 'dopri5', or drop the option.`,
+    );
+  }
+  return { t0, t1, direction, solver, rtol, atol, dt0, dtmin, dtmax, maxSteps, saveat, saveatMode, arithmetic, estimates: { stiffness } };
+}
+
+/** The saveat mode in force: the given one (checked against the method) or the method's default. */
+function resolveSaveatMode(mode: unknown, solver: SolverName, offered: boolean): SaveatMode {
+  const dense = offered && interpolantFor(solver) !== undefined;
+  if (mode === undefined) return dense ? 'interpolate' : 'step';
+  if (mode !== 'interpolate' && mode !== 'step') {
+    throw new InvalidArgumentError(`Option 'saveatMode' must be 'interpolate' or 'step', got ${JSON.stringify(mode)}.`);
+  }
+  if (mode === 'interpolate' && !dense) {
+    throw new InvalidArgumentError(
+      `Option saveatMode: 'interpolate' needs a method with a dense output; '${solver}' has none. Use saveatMode: 'step' (step onto the saveat times), or a solver with one: 'tsit5', 'dopri5' or 'bosh3'.`,
+    );
+  }
+  return mode;
 }
 
 export { SOLVER_NAMES };

@@ -2,8 +2,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { combineTensor, rmsTensor, StateArithmetic, Term } from './arithmetic';
 import { hairerInitialStep } from './initial_step';
-import { ReplayWants, Stepper, StepAttempt, Tolerances, VectorField } from './stepper';
+import { Interpolant, interpolantTerms } from './interpolant';
+import { ReplayWants, Stepper, StepAttempt, StepRequest, Tolerances, VectorField } from './stepper';
 import { ButcherTableau } from './tableau';
+import { interpolantFor } from './tableaus/interpolants';
 
 /** Carried between steps: the derivative at the current state for FSAL methods. */
 export interface RkState {
@@ -72,6 +74,24 @@ export function elementwiseStiffness(gp: ArrayLike<number>, gq: ArrayLike<number
   return den > 0 && Number.isFinite(num) ? Math.sqrt(num / den) : 0;
 }
 
+/**
+ * The dense output y + dt·Σ_i b_i(θ)·k_i of a step at each θ, from its stage values `k`. Throws
+ * for a method without an interpolant. Created tensors belong to the caller's tidy scope.
+ */
+export function denseValues(
+  interp: Interpolant | undefined,
+  method: string,
+  arith: Pick<StateArithmetic, 'combine'>,
+  y: tf.Tensor,
+  dt: number,
+  k: readonly tf.Tensor[],
+  thetas: readonly number[],
+): tf.Tensor[] {
+  if (thetas.length === 0) return [];
+  if (!interp) throw new Error(`Solver '${method}' has no dense output: step onto the output times instead (saveatMode: 'step').`);
+  return thetas.map((theta) => arith.combine(y, interpolantTerms(interp, theta, dt, k)));
+}
+
 /** The error terms dt·Σ bError_j k_j of a step (empty for fixed-step methods). */
 export function errorTerms(tab: ButcherTableau, k: readonly tf.Tensor[], dt: number): Term[] {
   return (tab.bError ?? []).map((e, j): Term => [dt * e, k[j]]);
@@ -79,12 +99,14 @@ export function errorTerms(tab: ButcherTableau, k: readonly tf.Tensor[], dt: num
 
 export function rkStepper(tab: ButcherTableau, arith: StateArithmetic): Stepper<VectorField, RkState> {
   const stiff = tab.stiffnessStages;
+  const interp = interpolantFor(tab);
   return {
     name: tab.name,
     order: tab.order,
     adaptive: tab.adaptive,
     controller: tab.controller,
     hasStiffness: stiff !== undefined,
+    denseOutput: interp !== undefined,
     stabilitySize: tab.stabilitySize,
 
     init(f, t0, y0) {
@@ -97,10 +119,11 @@ export function rkStepper(tab: ButcherTableau, arith: StateArithmetic): Stepper<
       return hairerInitialStep(f, t0, y0, f0, direction, tab.order, tol, dtmin, dtmax, arith);
     },
 
-    step(f, t, y, dt, state, tol: Tolerances): StepAttempt<RkState> {
+    step(f, t, y, dt, state, tol: Tolerances, request: StepRequest = {}): StepAttempt<RkState> {
       let error = NaN;
       let stiffness: number | undefined;
-      const [y1, kLast] = tf.tidy(() => {
+      const thetas = request.thetas ?? [];
+      const { y1, kLast, dense } = tf.tidy(() => {
         const { g, k, y1 } = rkStages(tab, arith, f, t, y, dt, state.k1);
         if (tab.bError) {
           error = arith.rms(errorTerms(tab, k, dt), { ref0: y, ref1: y1, atol: tol.atol, rtol: tol.rtol });
@@ -108,15 +131,16 @@ export function rkStepper(tab: ButcherTableau, arith: StateArithmetic): Stepper<
           // No error estimate: report 0 for a finite new state, NaN otherwise.
           error = arith.allFinite(y1) ? 0 : NaN;
         }
-        if (stiff) {
+        if (stiff && request.stiffness) {
           const [p, q] = stiff;
           const num = arith.rms([[1, k[q]], [-1, k[p]]]);
           const den = arith.rms([[1, g[q]], [-1, g[p]]]);
           stiffness = stiffnessRatio(num, den, () => arith.rms([[1, g[q]]]));
         }
-        return tab.fsal ? [y1, k[tab.stages - 1]] : [y1];
+        // FSAL: k_s = f(t + dt, y1) is the next step's k_1.
+        return { y1, kLast: tab.fsal ? k[tab.stages - 1] : undefined, dense: denseValues(interp, tab.name, arith, y, dt, k, thetas) };
       });
-      return { y1, state: { k1: kLast ?? null }, error, stiffness };
+      return { y1, state: { k1: kLast ?? null }, error, stiffness, ...(thetas.length > 0 ? { dense } : {}) };
     },
 
     disposeState(state) {
@@ -143,6 +167,8 @@ export interface RkStepTensorResult {
   readonly error?: tf.Scalar;
   /** Stiffness estimate S as a scalar tensor (when requested and the method has one). */
   readonly stiffness?: tf.Scalar;
+  /** Dense output at `want.thetas`, in order (when requested). */
+  readonly dense?: tf.Tensor[];
 }
 
 /**
@@ -155,7 +181,8 @@ export type RkStepWants = ReplayWants;
 /**
  * One step with tfjs ops only, so that tfjs autodiff can differentiate it: the discrete adjoint
  * recomputes accepted steps with this, and tests unroll it as the autodiff reference. Computes the
- * same quantities as the stepper's forward step (which may use host arithmetic).
+ * same quantities as the stepper's forward step (which may use host arithmetic), including the
+ * dense output at `want.thetas`.
  */
 export function rkStepTensor(
   tab: ButcherTableau,
@@ -181,5 +208,6 @@ export function rkStepTensor(
       stiffnessRatio(num.dataSync()[0], den.dataSync()[0], () => rmsTensor([[1, g[q]]]).dataSync()[0]) !== 0;
     stiffness = active ? (tf.div(num, den) as tf.Scalar) : tf.scalar(0);
   }
-  return { y1, error, stiffness };
+  const dense = want.thetas ? denseValues(interpolantFor(tab), tab.name, { combine: combineTensor }, y, dt, k, want.thetas) : undefined;
+  return { y1, error, stiffness, dense };
 }

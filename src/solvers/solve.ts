@@ -52,7 +52,9 @@ export function solveResolved(f: VectorField, y0: tf.Tensor, o: ResolvedOptions,
 /**
  * Solve dy/dt = f(t, y), y(t0) = y0.
  *
- * Returns the states at `options.saveat` (or at t1) and the solve's statistics. The returned
+ * Returns the states at `options.saveat` (or at t1) and the solve's statistics. By default the
+ * saveat states come from the method's dense output inside the accepted steps (`saveatMode`), so
+ * they cost no extra steps; the solve covers the whole tspan either way. The returned
  * tensors are new; `y0` is neither modified nor disposed. Throws `InvalidArgumentError` for bad
  * options and `SolverError` (with `.stats`) when the solve fails; nothing is leaked either way.
  */

@@ -19,7 +19,9 @@ export interface SolveStats {
   errorEstimate: number[];
   /**
    * Stiffness estimate S_j = ‖k_q − k_p‖ / ‖g_q − g_p‖ of each accepted step (an estimate of the
-   * dominant eigenvalue magnitude). Empty for methods without two stages at the same node.
+   * dominant eigenvalue magnitude). Computed only when asked (`estimateStiffness`, or a layer's
+   * stiffness regularizer; SDE methods always report it); empty otherwise and for methods without
+   * two stages at the same node.
    */
   stiffnessEstimate: number[];
 }

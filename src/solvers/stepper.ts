@@ -17,9 +17,25 @@ export interface Tolerances {
   readonly rtol: number;
 }
 
-/** The result of one attempted step. The loop owns `y1` and `state` and disposes them if rejected. */
+/** What the loop asks of one step beyond its new state and error estimate. */
+export interface StepRequest {
+  /**
+   * Fractions θ ∈ (0, 1) of the step at which to evaluate the dense output y(t + θ·dt) from the
+   * step's own stages (only asked of steppers with `denseOutput`).
+   */
+  readonly thetas?: readonly number[];
+  /** Whether to compute the stiffness estimate (a stepper may compute it anyway). */
+  readonly stiffness?: boolean;
+}
+
+/**
+ * The result of one attempted step. The loop owns `y1`, `dense` and `state` and disposes them if
+ * the step is rejected.
+ */
 export interface StepAttempt<S> {
   readonly y1: tf.Tensor;
+  /** The dense output at the requested `thetas`, in order (present when thetas were requested). */
+  readonly dense?: tf.Tensor[];
   /** What the next step needs if this one is accepted (e.g. the FSAL derivative). */
   readonly state: S;
   /**
@@ -27,7 +43,7 @@ export interface StepAttempt<S> {
    * NaN otherwise. NaN or ±Infinity always means "reject".
    */
   readonly error: number;
-  /** Stiffness estimate S, if the method provides one. */
+  /** Stiffness estimate S, if the method provides one and it was requested. */
   readonly stiffness?: number;
 }
 
@@ -40,11 +56,15 @@ export interface ReplayWants {
    * replay reuses that decision so value and gradient agree. Omitted: decided on the values.
    */
   readonly stiffnessActive?: boolean;
+  /** Fractions θ of the step at which to also return the (differentiable) dense output. */
+  readonly thetas?: readonly number[];
 }
 
 /** A step recomputed with tfjs ops, differentiable by tfjs autodiff. */
 export interface ReplayResult {
   readonly y1: tf.Tensor;
+  /** The dense output at `want.thetas`, in order. */
+  readonly dense?: tf.Tensor[];
   readonly error?: tf.Scalar;
   readonly stiffness?: tf.Scalar;
 }
@@ -56,6 +76,12 @@ export interface Stepper<Term, S> {
   readonly adaptive: boolean;
   readonly controller: ControllerCoefficients;
   readonly hasStiffness: boolean;
+  /**
+   * Whether `step` evaluates a dense output (a continuous extension of the step from its stages)
+   * when asked for `thetas`. Steppers without one (the SDE methods, fixed-step RK methods) get
+   * their output times as step ends instead.
+   */
+  readonly denseOutput?: boolean;
   /** Size of the stability region along the negative real axis, if known (used to diagnose stiffness). */
   readonly stabilitySize?: number;
   /**
@@ -74,8 +100,11 @@ export interface Stepper<Term, S> {
     dtmin: number,
     dtmax: number,
   ): number;
-  /** One attempt from (t, y) with signed step dt. Must not dispose `y` or `state`. */
-  step(term: Term, t: number, y: tf.Tensor, dt: number, state: S, tol: Tolerances): StepAttempt<S>;
+  /**
+   * One attempt from (t, y) with signed step dt. Must not dispose `y` or `state`. `request` (absent:
+   * nothing beyond y1 and the error) asks for the dense output and the stiffness estimate.
+   */
+  step(term: Term, t: number, y: tf.Tensor, dt: number, state: S, tol: Tolerances, request?: StepRequest): StepAttempt<S>;
   disposeState(state: S): void;
   /**
    * A stiffness estimate (dominant eigenvalue magnitude) at (t, y) for a step dt, robust to float32
@@ -85,7 +114,8 @@ export interface Stepper<Term, S> {
   /**
    * Recomputes an accepted step from its start state with tfjs ops only (for SDEs with the same
    * Brownian increments, re-queried from the term's path), so that the discrete adjoint can take its
-   * vector–Jacobian product. Must give the forward step's values up to float rounding.
+   * vector–Jacobian product. Must give the forward step's values up to float rounding (the dense
+   * output too, when `want.thetas` asks for it).
    */
   replay?(term: Term, t: number, y: tf.Tensor, dt: number, tol: Tolerances, want: ReplayWants): ReplayResult;
   /** True when no element of `x` is NaN or ±Infinity (uses the stepper's arithmetic). */
