@@ -367,6 +367,31 @@ describe('read-backs per attempted step; the stiffness estimate only when asked'
   });
 });
 
+test('discreteAdjoint: S_j and its gradient are zero unless estimateStiffness is set', () => {
+  const field = (_t: number, y: tf.Tensor, [W]: readonly tf.Tensor[]): tf.Tensor => tf.tanh(tf.matMul(y as tf.Tensor2D, W as tf.Tensor2D));
+  const W = tf.tensor2d([
+    [-0.5, 2],
+    [-2, -0.5],
+  ]);
+  const x = tf.tensor2d([[1, 0.5]]);
+  const run = (estimateStiffness: boolean): { S: number[]; g: number[] } => {
+    const { opWithEstimates } = discreteAdjoint(field, { tspan: [0, 2], estimateStiffness });
+    const S = tf.tidy(() => Array.from(opWithEstimates(x, W).stiffness.dataSync()));
+    const [g] = tf.grads((w: tf.Tensor) => tf.tidy(() => tf.sum(opWithEstimates(x, w).stiffness)))([W]);
+    const gv = Array.from(g.dataSync());
+    g.dispose();
+    return { S, g: gv };
+  };
+  const off = run(false);
+  const on = run(true);
+  expect(off.S.length).toBeGreaterThan(2);
+  expect(off.S.every((s) => s === 0)).toBe(true);
+  expect(off.g.every((v) => v === 0)).toBe(true);
+  expect(on.S.some((s) => s > 0.5)).toBe(true);
+  expect(on.g.some((v) => Math.abs(v) > 1e-3)).toBe(true);
+  tf.dispose([W, x]);
+});
+
 describe('serialization and memory', () => {
   test('saveatMode and estimateStiffness round-trip; configs written before them load with the defaults', () => {
     const layer = neuralODE({ inputShape: [2], vectorField: mlpField(), saveat: [0.5, 1], saveatMode: 'step', estimateStiffness: true });

@@ -184,7 +184,8 @@ export function discreteAdjointOp<Term, Ctx>(
     // Plain numbers for the reverse sweep.
     const t = stats.t.slice();
     const dt = stats.dt.slice();
-    const stiffnessActive = stats.stiffnessEstimate.map((s) => s !== 0);
+    // S_j not computed in the forward solve (not asked for) is packed as 0: its gradient is 0 too.
+    const stiffnessActive = stats.stiffnessEstimate.length === n ? stats.stiffnessEstimate.map((s) => s !== 0) : new Array<boolean>(n).fill(false);
     const outLayout = { ...layout };
     const xShape = x.shape.slice();
 
@@ -269,7 +270,8 @@ export interface DiscreteAdjoint {
   op: (x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor;
   /**
    * Like `op`, but also returns the per-step error and stiffness estimates E_j and S_j as
-   * differentiable 1-D tensors (for penalties such as Σ E_j·|dt_j|).
+   * differentiable 1-D tensors (for penalties such as Σ E_j·|dt_j|). S_j is computed only with
+   * the option `estimateStiffness: true` (zeros otherwise).
    */
   opWithEstimates: (x: tf.Tensor, ...params: tf.Tensor[]) => { states: tf.Tensor; error: tf.Tensor1D; stiffness: tf.Tensor1D };
   /** Statistics of the last forward solve and the NFE of the last backward pass. */
