@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
-import { AdjointRecord } from '../adjoint/discrete';
+import { AdjointRecord, PackedAdjointOp, unpack } from '../adjoint/discrete';
+import { serializeObject } from '../serialization';
 import { RegularizerInputs, SolverEstimate, SolverRegularizer } from '../regularizers/base';
 import { RegularizerSpec, toRegularizer } from '../regularizers/registry';
 import { InvalidArgumentError, SolverError } from '../solvers/errors';
@@ -43,6 +44,12 @@ export function splitLayerArgs(
   return { layerArgs: layerArgs as LayerArgs, own };
 }
 
+/** Checks the `timeDependent` option (undefined: false). */
+export function checkTimeDependent(v: unknown): boolean {
+  if (v !== undefined && typeof v !== 'boolean') throw new InvalidArgumentError(`Option 'timeDependent' must be a boolean, got ${String(v)}.`);
+  return v === true;
+}
+
 /** The last forward solve (and, after a gradient, the backward pass) of a DE layer. */
 export interface DELayerStats extends SolveStats {
   /** Vector-field (drift) evaluations of the last backward pass (0 before any gradient). */
@@ -54,6 +61,27 @@ export interface CallResult {
   output: tf.Tensor;
   /** Per-step estimates and step data for the regularizers (tensors owned by the caller's scope). */
   estimates: RegularizerInputs;
+}
+
+/** What the base layer needs to know about a subclass's solve. */
+export interface SolveInfo {
+  readonly t0: number;
+  readonly t1: number;
+  /** Output times (output `[batch, times, ...]`), or undefined for the state at t1. */
+  readonly saveat: readonly number[] | undefined;
+  /** The method's stability-region size, for the stiffness regularizer's scaling. */
+  readonly stabilitySize: number | undefined;
+  readonly hasStiffness: boolean;
+}
+
+/** The solver options every DE layer stores in its config. */
+export interface SharedSolverConfig {
+  readonly t0: number;
+  readonly t1: number;
+  readonly solver: string;
+  readonly rtol: number;
+  readonly atol: number;
+  readonly maxSteps: number;
 }
 
 /** Marks DE layers so that callbacks recognise them even across two copies of this package. */
@@ -99,14 +127,91 @@ export abstract class DELayer extends tfl.layers.Layer {
   /** The layer stacks whose weights this layer owns. */
   protected abstract stacks(): LayerStack[];
 
-  /** Solves for one input batch (float32, shape checked); called inside a tidy. */
-  protected abstract solveCall(x: tf.Tensor, training: boolean): CallResult;
+  /** Span, outputs and the method's estimates of this layer's solve. */
+  protected abstract get solveInfo(): SolveInfo;
 
-  /** Registers the loss closure (once, from `build`). */
-  protected registerRegularizers(): void {
+  /** State shape without the batch axis (set by `build`). */
+  protected features: number[] | null = null;
+  private packedOp: PackedAdjointOp | null = null;
+
+  /** The state shape [features...] of a build's input shape, checked to be fully defined. */
+  protected stateFeatures(inputShape: tfl.Shape | tfl.Shape[]): number[] {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const features = shape.slice(1);
+    if (features.length === 0 || features.some((d) => d == null)) {
+      throw new InvalidArgumentError(
+        `${this.getClassName()} layer '${this.name}' needs a fully defined state shape [batch, features...], got [${shape.map((d) => (d == null ? 'null' : d))}].`,
+      );
+    }
+    return features as number[];
+  }
+
+  /** Finishes `build`: the custom-gradient op to call, and the regularizers' loss closure. */
+  protected installOp(op: PackedAdjointOp): void {
+    this.packedOp = op;
     // One loss closure for all regularizers, registered once: it reads what call() recorded in the
     // same training scope (tfjs runs call() and the closures in one tidy).
     if (this.regularizers.length > 0) this.addLoss(() => this.regularizationLoss());
+    this.built = true;
+  }
+
+  /** Called before each solve (e.g. to choose the Brownian path). */
+  protected beforeSolve(_training: boolean): void {}
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const saveat = this.solveInfo.saveat;
+    return saveat ? [shape[0], saveat.length, ...shape.slice(1)] : shape.slice();
+  }
+
+  /** Solves for one input batch (float32); called inside a tidy. */
+  private solveCall(x: tf.Tensor, training: boolean): CallResult {
+    const op = this.packedOp;
+    const features = this.features;
+    if (!op || !features) throw new Error(`${this.getClassName()} layer '${this.name}' was called before build().`);
+    if (x.rank !== features.length + 1 || !tf.util.arraysEqual(x.shape.slice(1), features)) {
+      throw new InvalidArgumentError(`${this.getClassName()} layer '${this.name}' expects inputs of shape [batch, ${features}], got [${x.shape}].`);
+    }
+    const info = this.solveInfo;
+    this.beforeSolve(training);
+    const stops = this.sampleStops(training, [info.t0, info.t1]);
+    op.setNextStops(stops);
+    const packed = op.op(x, ...this.trainableWeights.map((w) => w.read()));
+    const { states, error, stiffness } = unpack(packed, op.lastLayout(), x.shape);
+    const stats = this.record.forward!;
+    return {
+      output: info.saveat ? tf.stack(states, 1) : states[0],
+      estimates: {
+        error,
+        stiffness,
+        dt: stats.dt.slice(),
+        t: stats.t.slice(),
+        stabilitySize: info.stabilitySize,
+        hasStiffness: info.hasStiffness,
+        stops,
+      },
+    };
+  }
+
+  /** The config entries every DE layer has (tspan, solver, tolerances, step bounds, saveat, regularizers). */
+  protected sharedConfig(
+    resolved: SharedSolverConfig,
+    given: { dt0?: number; dtmin?: number; dtmax?: number; saveat?: number[] },
+    timeDependent: boolean,
+  ): tf.serialization.ConfigDict {
+    return {
+      tspan: [resolved.t0, resolved.t1],
+      solver: resolved.solver,
+      rtol: resolved.rtol,
+      atol: resolved.atol,
+      dt0: given.dt0 ?? null,
+      dtmin: given.dtmin ?? null,
+      dtmax: given.dtmax ?? null,
+      maxSteps: resolved.maxSteps,
+      saveat: given.saveat ? given.saveat.slice() : null,
+      timeDependent,
+      regularizers: this.regularizers.map(serializeObject) as unknown as tf.serialization.ConfigDictArray,
+    };
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {

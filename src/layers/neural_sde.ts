@@ -8,12 +8,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { AdjointSystem, discreteAdjointOp, PackedLayout, unpack } from '../adjoint/discrete';
+import { AdjointSystem, discreteAdjointOp } from '../adjoint/discrete';
 import { BrownianTree } from '../noise/brownian';
 import { isValidSeed, MAX_SEED, philox4x32 } from '../noise/prng';
 import { SolverEstimate } from '../regularizers/base';
 import { RegularizerSpec } from '../regularizers/registry';
-import { serializeObject } from '../serialization';
 import { InvalidArgumentError } from '../solvers/errors';
 import { ResolvedOptions } from '../solvers/options';
 import { randomSeed, resolveSdeOptions, SdeResolvedOptions, SdeSolveOptions } from '../solvers/sri/options';
@@ -21,7 +20,7 @@ import { getSdeMethod, SdeMethod, sdeStepper } from '../solvers/sri/registry';
 import { countedSdeField, emptySdeStats, SdeSolveStats } from '../solvers/sri/solve_sde';
 import { sdeReplay } from '../solvers/sri/replay';
 import { SdeTerm } from '../solvers/sri/stepper';
-import { CallResult, DELayer, DELayerStats, splitLayerArgs } from './de_layer';
+import { checkTimeDependent, DELayer, DELayerStats, SolveInfo, splitLayerArgs } from './de_layer';
 import { LayerStack, SerializedLayer } from './vector_field';
 
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
@@ -88,10 +87,6 @@ export class NeuralSDE extends DELayer {
   readonly diffusion: LayerStack;
   /** The seed given (undefined: fresh random paths). */
   readonly seed: number | undefined;
-  private features: number[] | null = null;
-  private op: ((x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor) | null = null;
-  private layout: (() => PackedLayout) | null = null;
-  private setNextStops: ((stops: number[]) => void) | null = null;
   private pathSeed = 0;
   /** Training calls so far (the k of the derived seeds). */
   trainingCalls = 0;
@@ -110,9 +105,7 @@ export class NeuralSDE extends DELayer {
     if (method.adaptive) estimates.push('error');
     if (method.hasStiffness) estimates.push('stiffness');
     super(layerArgs, regularizers, customObjects, { solver: resolved.solver, estimates });
-    if (timeDependent !== undefined && typeof timeDependent !== 'boolean') {
-      throw new InvalidArgumentError(`Option 'timeDependent' must be a boolean, got ${String(timeDependent)}.`);
-    }
+    checkTimeDependent(timeDependent);
     this.resolved = resolved;
     this.method = method;
     this.seed = seed;
@@ -130,36 +123,24 @@ export class NeuralSDE extends DELayer {
     return this.drift && this.diffusion ? [this.drift, this.diffusion] : [];
   }
 
+  protected get solveInfo(): SolveInfo {
+    const r = this.resolved;
+    return { t0: r.t0, t1: r.t1, saveat: r.saveat, stabilitySize: this.method.stabilitySize, hasStiffness: this.method.hasStiffness };
+  }
+
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
-    const features = shape.slice(1);
-    if (features.length === 0 || features.some((d) => d == null)) {
-      throw new InvalidArgumentError(
-        `NeuralSDE layer '${this.name}' needs a fully defined state shape [batch, features...], got [${shape.map((d) => (d == null ? 'null' : d))}].`,
-      );
-    }
-    this.features = features as number[];
-    this.drift.build(this.features, 'The drift');
+    const features = this.stateFeatures(inputShape);
+    this.drift.build(features, 'The drift');
     try {
-      this.diffusion.build(this.features, 'The diffusion (diagonal noise: one coefficient per state element)');
+      this.diffusion.build(features, 'The diffusion (diagonal noise: one coefficient per state element)');
     } catch (e) {
       this.drift.unbuild();
       throw e;
     }
+    this.features = features;
     const o = this.resolved;
     const nextPath = (x: tf.Tensor): BrownianTree => new BrownianTree({ seed: this.pathSeed, t0: o.t0, t1: o.t1, shape: x.shape.slice() });
-    const { op, lastLayout, setNextStops } = discreteAdjointOp(sdeSystem(this.drift, this.diffusion, o, nextPath), o as unknown as ResolvedOptions, this.record);
-    this.op = op;
-    this.layout = lastLayout;
-    this.setNextStops = setNextStops;
-    this.registerRegularizers();
-    this.built = true;
-  }
-
-  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
-    const saveat = this.resolved.saveat;
-    return saveat ? [shape[0], saveat.length, ...shape.slice(1)] : shape.slice();
+    this.installOp(discreteAdjointOp(sdeSystem(this.drift, this.diffusion, o, nextPath), o as unknown as ResolvedOptions, this.record));
   }
 
   /** The seed of the path the next call will use. */
@@ -169,29 +150,8 @@ export class NeuralSDE extends DELayer {
     return derivedSeed(this.seed, this.trainingCalls++);
   }
 
-  protected solveCall(x: tf.Tensor, training: boolean): CallResult {
-    if (!this.op || !this.features || !this.layout) throw new Error(`NeuralSDE layer '${this.name}' was called before build().`);
-    if (x.rank !== this.features.length + 1 || !tf.util.arraysEqual(x.shape.slice(1), this.features)) {
-      throw new InvalidArgumentError(`NeuralSDE layer '${this.name}' expects inputs of shape [batch, ${this.features}], got [${x.shape}].`);
-    }
+  protected override beforeSolve(training: boolean): void {
     this.pathSeed = this.choosePathSeed(training);
-    const stops = this.sampleStops(training, [this.resolved.t0, this.resolved.t1]);
-    this.setNextStops!(stops);
-    const packed = this.op(x, ...this.trainableWeights.map((w) => w.read()));
-    const { states, error, stiffness } = unpack(packed, this.layout(), x.shape);
-    const stats = this.record.forward!;
-    return {
-      output: this.resolved.saveat ? tf.stack(states, 1) : states[0],
-      estimates: {
-        error,
-        stiffness,
-        dt: stats.dt.slice(),
-        t: stats.t.slice(),
-        stabilitySize: this.method.stabilitySize,
-        hasStiffness: this.method.hasStiffness,
-        stops,
-      },
-    };
   }
 
   /** The seed of the Brownian path of the last call. */
@@ -210,24 +170,13 @@ export class NeuralSDE extends DELayer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    const o = this.options;
-    const config: tf.serialization.ConfigDict = {
+    return {
+      ...super.getConfig(),
       drift: this.drift.serialize() as unknown as tf.serialization.ConfigDictArray,
       diffusion: this.diffusion.serialize() as unknown as tf.serialization.ConfigDictArray,
-      tspan: [this.resolved.t0, this.resolved.t1],
-      solver: this.resolved.solver,
-      rtol: this.resolved.rtol,
-      atol: this.resolved.atol,
-      dt0: o.dt0 ?? null,
-      dtmin: o.dtmin ?? null,
-      dtmax: o.dtmax ?? null,
-      maxSteps: this.resolved.maxSteps,
-      saveat: o.saveat ? o.saveat.slice() : null,
-      timeDependent: this.drift.timeDependent,
+      ...this.sharedConfig(this.resolved, this.options, this.drift.timeDependent),
       seed: this.seed ?? null,
-      regularizers: this.regularizers.map(serializeObject) as unknown as tf.serialization.ConfigDictArray,
     };
-    return { ...super.getConfig(), ...config };
   }
 }
 tf.serialization.registerClass(NeuralSDE);
