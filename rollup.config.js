@@ -20,8 +20,7 @@ const pkg = require('./package.json');
  * Every @tensorflow/* package (and subpath) is a peer dependency: never bundle it. Node built-ins
  * (`fs`, `node:path`, ...) are left as imports too.
  */
-const external = (id) =>
-  id === '@tensorflow' || id.startsWith('@tensorflow/') || id.startsWith('node:') || builtinModules.includes(id);
+const external = (id) => id === '@tensorflow' || id.startsWith('@tensorflow/') || id.startsWith('node:') || builtinModules.includes(id);
 
 /** UMD globals: tfjs's UMD builds all expose themselves as the global `tf`. */
 const globals = {

@@ -62,8 +62,7 @@ async function benchBackend(backend: 'cpu' | 'wasm', quick: boolean): Promise<Ro
   const customFwd = (): void => tf.dispose(op(x, ...params));
   const customGrad = (): void => tf.dispose(tf.grads((...a: tf.Tensor[]) => loss(op(a[0], ...a.slice(1))))([x, ...params]));
   const autoFwd = (): void => tf.tidy(() => void tf.sum(tf.square(unrolled(x, params))).dataSync());
-  const autoGrad = (): void =>
-    tf.dispose(tf.grads((...a: tf.Tensor[]) => tf.sum(tf.square(unrolled(a[0], a.slice(1)))) as tf.Scalar)([x, ...params]));
+  const autoGrad = (): void => tf.dispose(tf.grads((...a: tf.Tensor[]) => tf.sum(tf.square(unrolled(a[0], a.slice(1)))) as tf.Scalar)([x, ...params]));
   const o = { warmup: 1, warmupMs: quick ? 0 : 200, minTimeMs: quick ? 300 : 1500, minSamples: 3, maxSamples: 50 };
   const [cf, cg, af, ag] = measureInterleaved([customFwd, customGrad, autoFwd, autoGrad].map((fn) => ({ fn, opts: o })));
   const peak = async (fn: () => void): Promise<number> => {
@@ -72,8 +71,22 @@ async function benchBackend(backend: 'cpu' | 'wasm', quick: boolean): Promise<Ro
     return (info.peakBytes - before) / 2 ** 20;
   };
   const rows: Row[] = [
-    { method: 'discrete adjoint', steps: stats.nAccepted, fwdMs: cf.medianMs, bwdMs: cg.medianMs - cf.medianMs, usPerNfeFwd: (cf.medianMs * 1000) / stats.nfe, peakMB: await peak(customGrad) },
-    { method: 'tfjs autodiff (unrolled)', steps: stats.nAccepted, fwdMs: af.medianMs, bwdMs: ag.medianMs - af.medianMs, usPerNfeFwd: (af.medianMs * 1000) / (tab.stages * stats.nAccepted), peakMB: await peak(autoGrad) },
+    {
+      method: 'discrete adjoint',
+      steps: stats.nAccepted,
+      fwdMs: cf.medianMs,
+      bwdMs: cg.medianMs - cf.medianMs,
+      usPerNfeFwd: (cf.medianMs * 1000) / stats.nfe,
+      peakMB: await peak(customGrad),
+    },
+    {
+      method: 'tfjs autodiff (unrolled)',
+      steps: stats.nAccepted,
+      fwdMs: af.medianMs,
+      bwdMs: ag.medianMs - af.medianMs,
+      usPerNfeFwd: (af.medianMs * 1000) / (tab.stages * stats.nAccepted),
+      peakMB: await peak(autoGrad),
+    },
   ];
   tf.dispose([...params, x]);
   return rows;

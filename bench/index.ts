@@ -28,9 +28,7 @@ async function main(): Promise<void> {
     throw new Error(`unknown section(s) ${unknown.join(', ')}; available: ${SECTIONS.map((s) => s.name).join(', ')}`);
   }
   const sections = opts.sections.length > 0 ? SECTIONS.filter((s) => opts.sections.includes(s.name)) : SECTIONS;
-  console.log(
-    `tfjs-core ${tf.version_core}, node ${process.version}; backends: ${opts.backends.join(', ')}${opts.quick ? ' (quick)' : ''}`,
-  );
+  console.log(`tfjs-core ${tf.version_core}, node ${process.version}; backends: ${opts.backends.join(', ')}${opts.quick ? ' (quick)' : ''}`);
   const t0 = now();
   for (const section of sections) {
     console.log(`\n=== ${section.name}`);

@@ -494,9 +494,11 @@ export async function runSdeBench(opts: BenchOptions): Promise<SdeBenchReport[]>
     console.log(
       `\nwhere our forward time goes (${backend}, ms per solve; bare f / g calls × NFE, the rest is the step's own kernels, read-backs and the loop)`,
     );
-    printTable(['variant', 'fwd ms', 'Brownian queries', 'queries + noise tensors', 'drift f', 'diffusion g', 'rest', 'bwd NFE f', 'µs f call', 'µs g call'], breakdown, [
-      'left',
-    ]);
+    printTable(
+      ['variant', 'fwd ms', 'Brownian queries', 'queries + noise tensors', 'drift f', 'diffusion g', 'rest', 'bwd NFE f', 'µs f call', 'µs g call'],
+      breakdown,
+      ['left'],
+    );
     for (const c of list) c.dispose();
   }
   return reports;

@@ -32,8 +32,7 @@ function makeMlp(width: number): Mlp {
     b2: tf.randomNormal([width], 0, 1 / Math.sqrt(HIDDEN), 'float32', SEED + 3),
   }));
   const { W1, b1, W2, b2 } = params;
-  const f: VectorField = (_t, y) =>
-    tf.tidy(() => tf.add(tf.matMul(tf.tanh(tf.add(tf.matMul(y as tf.Tensor2D, W1), b1)), W2), b2));
+  const f: VectorField = (_t, y) => tf.tidy(() => tf.add(tf.matMul(tf.tanh(tf.add(tf.matMul(y as tf.Tensor2D, W1), b1)), W2), b2));
   return { f, dispose: () => Object.values(params).forEach((p) => p.dispose()) };
 }
 
@@ -89,9 +88,7 @@ export interface SolverBenchResult {
 }
 
 export async function runSolverBench(opts: BenchOptions): Promise<SolverBenchResult> {
-  const configs = opts.quick
-    ? [QUICK]
-    : BATCHES.flatMap((batch) => WIDTHS.map((width) => ({ batch, width })));
+  const configs = opts.quick ? [QUICK] : BATCHES.flatMap((batch) => WIDTHS.map((width) => ({ batch, width })));
   const result: SolverBenchResult = {};
   for (const backend of opts.backends) {
     await useBackend(backend);

@@ -68,11 +68,7 @@ function matMulTable(backend: BackendName): string[][] {
 }
 
 function makeStack(c: Config): LayerStack {
-  const stack = new LayerStack(
-    [tfl.layers.dense({ units: c.hidden, activation: 'tanh' }), tfl.layers.dense({ units: c.state })],
-    c.timeDependent,
-    undefined,
-  );
+  const stack = new LayerStack([tfl.layers.dense({ units: c.hidden, activation: 'tanh' }), tfl.layers.dense({ units: c.state })], c.timeDependent, undefined);
   stack.build([c.state]);
   stack.weights.forEach((w, i) => {
     const shape = w.shape as number[];
@@ -96,8 +92,22 @@ function fieldRows(backend: BackendName, c: Config): { vjpRow: string[]; stepRow
 
   const [plain, autoVjp, handVjp] = measureInterleaved([
     { fn: run(() => f(t, y)), opts: c.opts },
-    { fn: run(() => { const e = auto(t, y); const r = e.pullback(ct); return [e.value, r.dy, ...r.dParams]; }), opts: c.opts },
-    { fn: run(() => { const e = hand(t, y); const r = e.pullback(ct); return [e.value, r.dy, ...r.dParams]; }), opts: c.opts },
+    {
+      fn: run(() => {
+        const e = auto(t, y);
+        const r = e.pullback(ct);
+        return [e.value, r.dy, ...r.dParams];
+      }),
+      opts: c.opts,
+    },
+    {
+      fn: run(() => {
+        const e = hand(t, y);
+        const r = e.pullback(ct);
+        return [e.value, r.dy, ...r.dParams];
+      }),
+      opts: c.opts,
+    },
   ]);
 
   // One tsit5 step reverse with cotangents of y1 and E.
@@ -116,7 +126,13 @@ function fieldRows(backend: BackendName, c: Config): { vjpRow: string[]; stepRow
       ),
       opts: stepOpts,
     },
-    { fn: run(() => { const r = rkStepReverse(tab, hand, t, y, dt, tol, { y1: ct, error: dE }); return [r.dy, ...r.dParams]; }), opts: stepOpts },
+    {
+      fn: run(() => {
+        const r = rkStepReverse(tab, hand, t, y, dt, tol, { y1: ct, error: dE });
+        return [r.dy, ...r.dParams];
+      }),
+      opts: stepOpts,
+    },
   ]);
   tf.dispose([y, ct]);
   stack.weights.forEach((w) => w.dispose());

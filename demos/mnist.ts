@@ -43,7 +43,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as path from 'path';
 import { parseArgs } from 'node:util';
-import { anneal, countNFE, errorEstimate, findDELayers, localErrorEstimate, meanOverPaths, neuralODE, neuralSDE, nfeLogger, SolverRegularizer, stiffness } from '../src';
+import {
+  anneal,
+  countNFE,
+  errorEstimate,
+  findDELayers,
+  localErrorEstimate,
+  meanOverPaths,
+  neuralODE,
+  neuralSDE,
+  nfeLogger,
+  SolverRegularizer,
+  stiffness,
+} from '../src';
 import { chooseBackend } from './lib/backend';
 import { loadMnist, mnistSizes, mnistTensors } from './lib/mnist';
 import { chartGrid, lineChart, LinePoint } from './lib/plots';
@@ -229,14 +241,28 @@ export const PAPER: Record<ModelKind, Partial<Record<RunName, PaperFigures>>> = 
     vanilla: { source: 'P21 Vanilla NODE', trainAccuracy: 100.0, testAccuracy: 97.94, trainHours: 0.98, predictSecondsPerBatch: 0.094, predictionNFE: 253.0 },
     error: { source: 'P21 ERNODE', trainAccuracy: 99.71, testAccuracy: 97.32, trainHours: 0.82, predictSecondsPerBatch: 0.06, predictionNFE: 177.0 },
     stiffness: { source: 'P21 SRNODE', trainAccuracy: 100.0, testAccuracy: 98.08, trainHours: 1.24, predictSecondsPerBatch: 0.094, predictionNFE: 259.0 },
-    local: { source: 'P23 Local Unbiased ERNODE', trainAccuracy: 99.447, testAccuracy: 97.526, trainHours: 0.49, predictSecondsPerBatch: 0.046, predictionNFE: 187.961 },
+    local: {
+      source: 'P23 Local Unbiased ERNODE',
+      trainAccuracy: 99.447,
+      testAccuracy: 97.526,
+      trainHours: 0.49,
+      predictSecondsPerBatch: 0.046,
+      predictionNFE: 187.961,
+    },
   },
   // [P21] Table "MNIST NSDE" and [P23] (local); used once the NSDE runs exist.
   nsde: {
     vanilla: { source: 'P21 Vanilla NSDE', trainAccuracy: 98.97, testAccuracy: 96.95, trainHours: 6.32, predictSecondsPerBatch: 15.07, predictionNFE: 411.33 },
     error: { source: 'P21 ERNSDE', trainAccuracy: 98.16, testAccuracy: 96.27, trainHours: 4.19, predictSecondsPerBatch: 7.23, predictionNFE: 184.67 },
     stiffness: { source: 'P21 SRNSDE', trainAccuracy: 98.79, testAccuracy: 96.8, trainHours: 8.54, predictSecondsPerBatch: 14.5, predictionNFE: 382.0 },
-    local: { source: 'P23 Local Unbiased ERNSDE', trainAccuracy: 98.05, testAccuracy: 96.57, trainHours: 2.1, predictSecondsPerBatch: 0.39, predictionNFE: 228.93 },
+    local: {
+      source: 'P23 Local Unbiased ERNSDE',
+      trainAccuracy: 98.05,
+      testAccuracy: 96.57,
+      trainHours: 2.1,
+      predictSecondsPerBatch: 0.39,
+      predictionNFE: 228.93,
+    },
   },
 };
 
@@ -381,7 +407,10 @@ export function evaluate(model: tfl.LayersModel, x: tf.Tensor2D, labels: Uint8Ar
     const out = new Int32Array(x.shape[0]);
     for (let i = 0; i < x.shape[0]; i += batchSize) {
       const n = Math.min(batchSize, x.shape[0] - i);
-      out.set(tf.tidy(() => tf.argMax(meanOverPaths(model, tf.slice(x, [i, 0], [n, x.shape[1]]), paths), -1).dataSync() as Int32Array), i);
+      out.set(
+        tf.tidy(() => tf.argMax(meanOverPaths(model, tf.slice(x, [i, 0], [n, x.shape[1]]), paths), -1).dataSync() as Int32Array),
+        i,
+      );
     }
     return out;
   };
@@ -494,17 +523,37 @@ async function plots(results: RunResult[], out: string): Promise<void> {
     ys.map((y, i) => ({ x: i + 1, y, series: name(r), style, line: `${name(r)}/${style}` }));
   const nfePoints = results.flatMap((r) => [...curve(r, TRAIN, r.history.trainNFE), ...curve(r, TEST, r.history.testNFE)]);
   const accPoints = results.flatMap((r) => [
-    ...curve(r, TEST, r.history.testAccuracy.map((a) => 100 * a)),
-    ...curve(r, TRAIN, r.history.trainAccuracy.map((a) => 100 * a)),
+    ...curve(
+      r,
+      TEST,
+      r.history.testAccuracy.map((a) => 100 * a),
+    ),
+    ...curve(
+      r,
+      TRAIN,
+      r.history.trainAccuracy.map((a) => 100 * a),
+    ),
   ]);
   const common = { xLabel: 'epoch', integerX: true, markers: true, dashed: [TEST] };
   await writeSvg(
     path.join(out, 'nfe.svg'),
-    lineChart(nfePoints, { ...common, title: 'NFE per forward solve: training batches (solid), test prediction (dashed)', yLabel: 'NFE', width: 720, height: 400 }),
+    lineChart(nfePoints, {
+      ...common,
+      title: 'NFE per forward solve: training batches (solid), test prediction (dashed)',
+      yLabel: 'NFE',
+      width: 720,
+      height: 400,
+    }),
   );
   await writeSvg(
     path.join(out, 'accuracy.svg'),
-    lineChart(accPoints, { ...common, title: 'Accuracy: training batches during each epoch (solid), test set after it (dashed)', yLabel: 'accuracy %', width: 720, height: 400 }),
+    lineChart(accPoints, {
+      ...common,
+      title: 'Accuracy: training batches during each epoch (solid), test set after it (dashed)',
+      yLabel: 'accuracy %',
+      width: 720,
+      height: 400,
+    }),
   );
   // Both in one file, side by side, for a quick look.
   await writeSvg(
@@ -586,7 +635,7 @@ export function settingsFromArgs(argv: string[]): { settings: Settings; backend:
       seed: { type: 'string' },
     },
   });
-  const presetName = (values.quick ? 'quick' : values.preset ?? 'default') as PresetName;
+  const presetName = (values.quick ? 'quick' : (values.preset ?? 'default')) as PresetName;
   if (!['quick', 'default', 'paper'].includes(presetName)) throw new Error(`--preset must be default, paper or quick, got '${presetName}'.`);
   if (values.quick && values.preset && values.preset !== 'quick') throw new Error('--quick and --preset cannot be combined.');
   const s = preset(presetName);
@@ -687,7 +736,9 @@ async function main(): Promise<void> {
   tf.dispose([data.xTrain, data.yTrain, data.xTest, data.yTest, data.xEval]);
   if (results.length === 0) return;
   console.log('\n' + table(results));
-  console.log('Ours (paper): accuracies in %, paper train time in hours on their GPU/CPU, ours in seconds on this machine; paper NFE and timings at tol 1.4e-8 on the full model.');
+  console.log(
+    'Ours (paper): accuracies in %, paper train time in hours on their GPU/CPU, ours in seconds on this machine; paper NFE and timings at tol 1.4e-8 on the full model.',
+  );
   for (const [kind, dt0] of [...new Set(results.map((r) => `${r.model} ${r.dt0}`))].map((k) => k.split(' '))) {
     const group = results.filter((r) => r.model === kind && String(r.dt0) === dt0);
     const v = group.find((r) => r.run === 'vanilla');
@@ -699,7 +750,14 @@ async function main(): Promise<void> {
     }
   }
   await plots(results, s.out);
-  writeFileEnsuringDir(path.join(s.out, 'results.json'), JSON.stringify({ preset: s.preset, backend, mnist: sizes, settings: { ...s, jobs: s.jobs.map((j) => ({ run: j.run, dt0: j.dt0 ?? 'auto' })) }, results }, null, 2));
+  writeFileEnsuringDir(
+    path.join(s.out, 'results.json'),
+    JSON.stringify(
+      { preset: s.preset, backend, mnist: sizes, settings: { ...s, jobs: s.jobs.map((j) => ({ run: j.run, dt0: j.dt0 ?? 'auto' })) }, results },
+      null,
+      2,
+    ),
+  );
   console.log(`\nresults.json, nfe.svg, accuracy.svg and summary.svg written to ${path.resolve(s.out)}`);
 }
 

@@ -9,12 +9,7 @@ export interface SerializedObject {
 }
 
 export function isSerialized(x: unknown): x is SerializedObject {
-  return (
-    typeof x === 'object' &&
-    x !== null &&
-    typeof (x as SerializedObject).className === 'string' &&
-    typeof (x as SerializedObject).config === 'object'
-  );
+  return typeof x === 'object' && x !== null && typeof (x as SerializedObject).className === 'string' && typeof (x as SerializedObject).config === 'object';
 }
 
 export function serializeObject(obj: tf.serialization.Serializable): SerializedObject {
@@ -25,18 +20,11 @@ export function serializeObject(obj: tf.serialization.Serializable): SerializedO
  * Instantiates `s` through tfjs's class registry (or `customObjects`) and checks its type.
  * `what` names the kind of object for error messages ("layer", "regularizer").
  */
-export function deserializeObject<T>(
-  s: SerializedObject,
-  isT: (x: unknown) => x is T,
-  what: string,
-  customObjects: tf.serialization.ConfigDict = {},
-): T {
+export function deserializeObject<T>(s: SerializedObject, isT: (x: unknown) => x is T, what: string, customObjects: tf.serialization.ConfigDict = {}): T {
   const custom = customObjects[s.className] as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable> | undefined;
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[s.className];
   if (!custom && !entry) {
-    throw new InvalidArgumentError(
-      `Unknown ${what} class '${s.className}'. Register custom classes with tf.serialization.registerClass(...) before loading.`,
-    );
+    throw new InvalidArgumentError(`Unknown ${what} class '${s.className}'. Register custom classes with tf.serialization.registerClass(...) before loading.`);
   }
   const cls = custom ?? entry[0];
   const fromConfig = (cls as unknown as { fromConfig?: (typeof entry)[1] }).fromConfig ?? entry[1];

@@ -142,8 +142,7 @@ describe.each(CASES)('discrete adjoint %s (%s)', (solver, _label, timeDependent,
     const grads = tf.grads((...a: tf.Tensor[]) => lossFromPacked(op(a[0], ...a.slice(1)), record.forward!, nOut, spec))([x, ...params]);
     const stats = record.forward!;
     const outTimes = saveat ?? [1];
-    const L = (xx: tf.Tensor, pp: tf.Tensor[]): number =>
-      tf.tidy(() => unrolledLoss(field, solver, o, stats, outTimes, xx, pp, spec).dataSync()[0]);
+    const L = (xx: tf.Tensor, pp: tf.Tensor[]): number => tf.tidy(() => unrolledLoss(field, solver, o, stats, outTimes, xx, pp, spec).dataSync()[0]);
     const inputs = [x, ...params];
     inputs.forEach((inp, i) => {
       // directional derivative along a random direction

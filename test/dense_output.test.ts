@@ -66,7 +66,9 @@ describe('interpolated saveat values (solve)', () => {
     // A single step [0, 1] (dt0 = dtmax = 1, loose tolerances): y(0.37) must equal y + dt·Σ b_i(θ)k_i.
     const { ys, stats } = solve(rotationField, tf.tensor2d([[1, 0]]), { solver: 'dopri5', tspan: [0, 1], dt0: 1, rtol: 1, atol: 1, saveat: [0.37, 1] });
     expect(stats.nAccepted).toBe(1);
-    const ref = tf.tidy(() => unrolledSolve(getTableau('dopri5'), rotationField, { t: [0], dt: [1], end: 1 }, tf.tensor2d([[1, 0]]), 0, [0.37, 1], { rtol: 1, atol: 1 }).outs[0]);
+    const ref = tf.tidy(
+      () => unrolledSolve(getTableau('dopri5'), rotationField, { t: [0], dt: [1], end: 1 }, tf.tensor2d([[1, 0]]), 0, [0.37, 1], { rtol: 1, atol: 1 }).outs[0],
+    );
     expect(maxRelErr(ys[0], ref)).toBeLessThan(1e-6);
     tf.dispose([ref, ...ys]);
   });
@@ -97,10 +99,14 @@ describe("saveatMode: 'step' and option checks", () => {
     expect(() => solve(rotationField, tf.tensor2d([[1, 0]]), { solver: 'rk4', dt0: 0.1, saveatMode: 'interpolate' })).toThrow(
       /saveatMode: 'interpolate' needs a method with a dense output; 'rk4' has none\. Use saveatMode: 'step'/,
     );
-    expect(() => solve(rotationField, tf.tensor2d([[1, 0]]), { saveatMode: 'dense' as never })).toThrow(/'saveatMode' must be 'interpolate' or 'step', got "dense"/);
+    expect(() => solve(rotationField, tf.tensor2d([[1, 0]]), { saveatMode: 'dense' as never })).toThrow(
+      /'saveatMode' must be 'interpolate' or 'step', got "dense"/,
+    );
     expect(() => solve(rotationField, tf.tensor2d([[1, 0]]), { saveatMod: 'step' } as never)).toThrow(/did you mean 'saveatMode'/);
     expect(() => solve(rotationField, tf.tensor2d([[1, 0]]), { solver: 'bosh3', estimateStiffness: true })).toThrow(/solver 'bosh3' has no stiffness estimate/);
-    expect(() => neuralODE({ vectorField: [tfl.layers.dense({ units: 2 })], solver: 'euler', dt0: 0.1, saveatMode: 'interpolate' })).toThrow(/'euler' has none/);
+    expect(() => neuralODE({ vectorField: [tfl.layers.dense({ units: 2 })], solver: 'euler', dt0: 0.1, saveatMode: 'interpolate' })).toThrow(
+      /'euler' has none/,
+    );
   });
 
   test('SDE solves keep stepping onto the saveat times', () => {
@@ -154,18 +160,20 @@ function layerGradients(
   const steps: FrozenSteps = { t: stats.t, dt: stats.dt, end };
   const o = layer.solverOptions;
   const tab = getTableau(o.solver);
-  const unrolledWith = (penalties: boolean) => (z: tf.Tensor): tf.Scalar => {
-    const want = { error: training, stiffness: training && tab.stiffnessStages !== undefined };
-    const { outs, results } = unrolledSolve(tab, (t, s) => layer.vectorField.call(t, s), steps, z, o.t0, saveat, o, want);
-    let total = tf.sum(tf.mul(tf.stack(outs, 1), R));
-    if (training && penalties) {
-      const E = tf.stack(results.map((r) => r.error!)) as tf.Tensor1D;
-      const S = want.stiffness ? (tf.stack(results.map((r) => r.stiffness!)) as tf.Tensor1D) : (tf.zeros([results.length]) as tf.Tensor1D);
-      const inputs = { error: E, stiffness: S, dt: stats.dt, t: stats.t, stabilitySize: tab.stabilitySize, hasStiffness: want.stiffness, stops: [] };
-      total = tf.add(total, tf.addN(regs.map((r) => r.apply(inputs))));
-    }
-    return total as tf.Scalar;
-  };
+  const unrolledWith =
+    (penalties: boolean) =>
+    (z: tf.Tensor): tf.Scalar => {
+      const want = { error: training, stiffness: training && tab.stiffnessStages !== undefined };
+      const { outs, results } = unrolledSolve(tab, (t, s) => layer.vectorField.call(t, s), steps, z, o.t0, saveat, o, want);
+      let total = tf.sum(tf.mul(tf.stack(outs, 1), R));
+      if (training && penalties) {
+        const E = tf.stack(results.map((r) => r.error!)) as tf.Tensor1D;
+        const S = want.stiffness ? (tf.stack(results.map((r) => r.stiffness!)) as tf.Tensor1D) : (tf.zeros([results.length]) as tf.Tensor1D);
+        const inputs = { error: E, stiffness: S, dt: stats.dt, t: stats.t, stabilitySize: tab.stabilitySize, hasStiffness: want.stiffness, stops: [] };
+        total = tf.add(total, tf.addN(regs.map((r) => r.apply(inputs))));
+      }
+      return total as tf.Scalar;
+    };
   const unrolled = unrolledWith(true);
   const gxRef = tf.grad(unrolled)(x);
   const { value: v1, grads: gRef } = tf.variableGrads(() => unrolled(x), vars);
@@ -215,7 +223,17 @@ describe('gradients through interpolated outputs equal autodiff through the unro
     ['bosh3', false],
   ] as [SolverName, boolean][])('%s with regularizers (E/S cotangents), hand-written reverse=%s', (solver, hand) => {
     const regs: SolverRegularizer[] = solver === 'bosh3' ? [errorEstimate({ weight: 0.5 })] : [errorEstimate({ weight: 0.5 }), stiffness({ weight: 0.02 })];
-    const layer = neuralODE({ inputShape: [2], solver, saveat, regularizers: regs, vectorField: mlpField(5), rtol: 1e-3, atol: 1e-4, arithmetic: 'tensor', tspan: [0, 1.5] });
+    const layer = neuralODE({
+      inputShape: [2],
+      solver,
+      saveat,
+      regularizers: regs,
+      vectorField: mlpField(5),
+      rtol: 1e-3,
+      atol: 1e-4,
+      arithmetic: 'tensor',
+      tspan: [0, 1.5],
+    });
     layer.useHandVjp = hand;
     const { worst, stats, penaltyShare } = layerGradients(layer, regs, saveat, 1.5);
     expect(stats.dt.reduce((a, b) => a + b, 0)).toBeCloseTo(1.5, 10); // solved to t1

@@ -30,10 +30,7 @@ function assign(w: tfl.LayerVariable, value: tf.Tensor): void {
 }
 
 function mlp(activation: string, timeDependent: boolean, features: number[], seed = 11): LayerStack {
-  const layers = [
-    tfl.layers.dense({ units: H, activation: activation as never }),
-    tfl.layers.dense({ units: D, activation: activation as never }),
-  ];
+  const layers = [tfl.layers.dense({ units: H, activation: activation as never }), tfl.layers.dense({ units: D, activation: activation as never })];
   return built(new LayerStack(layers, timeDependent, undefined), features, seed);
 }
 
@@ -82,7 +79,12 @@ function finiteDifferenceGap(stack: LayerStack, y: tf.Tensor, ct: tf.Tensor, o: 
   const dirs = [y, ...vars.map((w) => w.read())].map((x, i) => tf.randomUniform(x.shape, -1, 1, 'float32', 100 + i));
   const origW = vars.map((w) => tf.clone(w.read()));
   const at = (s: number): number => {
-    vars.forEach((w, i) => assign(w, tf.tidy(() => tf.add(origW[i], tf.mul(dirs[i + 1], s)))));
+    vars.forEach((w, i) =>
+      assign(
+        w,
+        tf.tidy(() => tf.add(origW[i], tf.mul(dirs[i + 1], s))),
+      ),
+    );
     const ys = tf.tidy(() => tf.add(y, tf.mul(dirs[0], s)));
     const v = objective(stack, ys, ctv);
     ys.dispose();
@@ -104,7 +106,10 @@ function finiteDifferenceGap(stack: LayerStack, y: tf.Tensor, ct: tf.Tensor, o: 
 function checkStack(stack: LayerStack, stateShape: number[], seed: number): number {
   const hand = denseFieldVjp(stack);
   expect(hand).not.toBeNull();
-  const auto = autodiffFieldVjp((t, y) => stack.call(t, y), stack.trainableWeights.map((w) => w.read()));
+  const auto = autodiffFieldVjp(
+    (t, y) => stack.call(t, y),
+    stack.trainableWeights.map((w) => w.read()),
+  );
   const before = tf.memory().numTensors;
   const y = tf.randomNormal(stateShape, 0, 1, 'float32', seed);
   const ct = tf.randomNormal(stateShape, 0, 1, 'float32', seed + 1);
@@ -138,7 +143,10 @@ describe('denseFieldVjp', () => {
 
   for (const activation of DENSE_VJP_ACTIVATIONS) {
     for (const timeDependent of [false, true]) {
-      for (const shape of [[4, D], [2, 3, D]]) {
+      for (const shape of [
+        [4, D],
+        [2, 3, D],
+      ]) {
         test(`${activation}, ${timeDependent ? 'time dependent' : 'autonomous'}, state [${shape}]`, () => {
           const stack = mlp(activation, timeDependent, shape.slice(1));
           const worst = checkStack(stack, shape, 21);
@@ -163,7 +171,11 @@ describe('denseFieldVjp', () => {
 
   test('frozen layers and layers without bias contribute exactly their trainable weights', () => {
     const frozen = tfl.layers.dense({ units: H, activation: 'tanh' });
-    const stack = built(new LayerStack([frozen, tfl.layers.dense({ units: H, activation: 'swish', useBias: false }), tfl.layers.dense({ units: D })], true, undefined), [D], 61);
+    const stack = built(
+      new LayerStack([frozen, tfl.layers.dense({ units: H, activation: 'swish', useBias: false }), tfl.layers.dense({ units: D })], true, undefined),
+      [D],
+      61,
+    );
     frozen.trainable = false;
     expect(stack.trainableWeights.length).toBe(3); // kernel of layer 2, kernel and bias of layer 3
     expect(checkStack(stack, [4, D], 45)).toBeLessThan(1e-5);

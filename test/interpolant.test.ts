@@ -5,24 +5,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { combineTensor, hostArithmetic } from '../src/solvers/arithmetic';
-import {
-  continuousOrderResiduals,
-  defineInterpolant,
-  Interpolant,
-  interpolantTerms,
-  interpolantWeights,
-} from '../src/solvers/interpolant';
+import { continuousOrderResiduals, defineInterpolant, Interpolant, interpolantTerms, interpolantWeights } from '../src/solvers/interpolant';
 import { rkStages } from '../src/solvers/rk_stepper';
 import { ButcherTableau } from '../src/solvers/tableau';
 import { bosh3 } from '../src/solvers/tableaus/bosh3';
 import { dopri5 } from '../src/solvers/tableaus/dopri5';
 import { euler, midpoint, rk4 } from '../src/solvers/tableaus/fixed';
-import {
-  bosh3Interpolant,
-  dopri5Interpolant,
-  interpolantFor,
-  tsit5Interpolant,
-} from '../src/solvers/tableaus/interpolants';
+import { bosh3Interpolant, dopri5Interpolant, interpolantFor, tsit5Interpolant } from '../src/solvers/tableaus/interpolants';
 import { tsit5 } from '../src/solvers/tableaus/tsit5';
 
 type Vec = number[];
@@ -45,14 +34,26 @@ function axpy(y: Vec, terms: [number, Vec][]): Vec {
 function stages64(tab: ButcherTableau, f: Field, t: number, y: Vec, dt: number): { k: Vec[]; y1: Vec } {
   const k: Vec[] = [];
   for (let i = 0; i < tab.stages; i++) {
-    const g = axpy(y, tab.a[i].map((aij, j): [number, Vec] => [dt * aij, k[j]]));
+    const g = axpy(
+      y,
+      tab.a[i].map((aij, j): [number, Vec] => [dt * aij, k[j]]),
+    );
     k.push(f(t + tab.c[i] * dt, g));
   }
-  return { k, y1: axpy(y, tab.b.map((bj, j): [number, Vec] => [dt * bj, k[j]])) };
+  return {
+    k,
+    y1: axpy(
+      y,
+      tab.b.map((bj, j): [number, Vec] => [dt * bj, k[j]]),
+    ),
+  };
 }
 
 function dense64(interp: Interpolant, y: Vec, k: Vec[], dt: number, theta: number): Vec {
-  return axpy(y, interpolantWeights(interp, theta).map((w, i): [number, Vec] => [dt * w, k[i]]));
+  return axpy(
+    y,
+    interpolantWeights(interp, theta).map((w, i): [number, Vec] => [dt * w, k[i]]),
+  );
 }
 
 /** Classical RK4 with n equal substeps from t0 to t1: the float64 reference solution. */
@@ -65,7 +66,12 @@ function rk4Reference(f: Field, t0: number, y0: Vec, t1: number, n: number): Vec
     const k2 = f(t + h / 2, axpy(y, [[h / 2, k1]]));
     const k3 = f(t + h / 2, axpy(y, [[h / 2, k2]]));
     const k4 = f(t + h, axpy(y, [[h, k3]]));
-    y = axpy(y, [[h / 6, k1], [h / 3, k2], [h / 3, k3], [h / 6, k4]]);
+    y = axpy(y, [
+      [h / 6, k1],
+      [h / 3, k2],
+      [h / 3, k3],
+      [h / 6, k4],
+    ]);
   }
   return y;
 }
@@ -97,11 +103,7 @@ const REF_SUBSTEPS = 400;
 /** max over interior θ of ‖dense output − reference‖_∞ after one step of size dt. */
 function interiorError(tab: ButcherTableau, interp: Interpolant, p: (typeof PROBLEMS)[number], dt: number): number {
   const { k } = stages64(tab, p.f, p.t0, p.y0, dt);
-  return Math.max(
-    ...THETAS.map((th) =>
-      maxAbsDiff(dense64(interp, p.y0, k, dt, th), rk4Reference(p.f, p.t0, p.y0, p.t0 + th * dt, REF_SUBSTEPS)),
-    ),
-  );
+  return Math.max(...THETAS.map((th) => maxAbsDiff(dense64(interp, p.y0, k, dt, th), rk4Reference(p.f, p.t0, p.y0, p.t0 + th * dt, REF_SUBSTEPS))));
 }
 
 // ------------------------------------------------------------ coefficient data
@@ -166,7 +168,7 @@ describe('interpolant data', () => {
     expect(() => interpolantWeights(tsit5Interpolant, NaN)).toThrow(/got NaN/);
     expect(() => interpolantWeights(tsit5Interpolant, 1 + 1e-12)).not.toThrow();
     const k = [tf.zeros([2])];
-    expect(() => interpolantTerms(bosh3Interpolant, 0.5, 0.1, k)).toThrow("needs all 4 stage values of the step, got 1");
+    expect(() => interpolantTerms(bosh3Interpolant, 0.5, 0.1, k)).toThrow('needs all 4 stage values of the step, got 1');
     k.forEach((x) => x.dispose());
   });
 });
@@ -192,7 +194,11 @@ describe('interpolation error of one step at interior θ (float64)', () => {
 
 describe('interpolantTerms with combine (float32 tensors)', () => {
   test('combineTensor and host combine match the float64 dense output to float32 accuracy', () => {
-    const states: Vec[] = [[2, -0.5], [1, -1], [-0.5, 1.5]];
+    const states: Vec[] = [
+      [2, -0.5],
+      [1, -1],
+      [-0.5, 1.5],
+    ];
     const t0 = 0.3;
     const dt = 0.125;
     const vdp = (_t: number, y: tf.Tensor): tf.Tensor =>

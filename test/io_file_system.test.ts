@@ -35,6 +35,8 @@ function predict(model: tfl.LayersModel): number[] {
   });
 }
 
+// model.json is arbitrary JSON that the tests edit freely
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function readModelJSON(dir: string): Record<string, any> {
   return JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
 }
@@ -164,9 +166,7 @@ describe('fileSystem IO handler: save', () => {
     fs.writeFileSync(file, 'not a directory');
     const model = makeModel();
     try {
-      await expect(model.save(fileSystem(file))).rejects.toThrow(
-        /is a file, not a directory.*pass a directory path/,
-      );
+      await expect(model.save(fileSystem(file))).rejects.toThrow(/is a file, not a directory.*pass a directory path/);
     } finally {
       model.dispose();
     }
@@ -222,35 +222,27 @@ describe('fileSystem IO handler: load', () => {
 
   it('fails clearly when the path does not exist', async () => {
     const missing = path.join(root, 'does-not-exist');
-    await expect(tfl.loadLayersModel(fileSystem(missing))).rejects.toThrow(
-      /does-not-exist' does not exist\. Pass the directory/,
-    );
+    await expect(tfl.loadLayersModel(fileSystem(missing))).rejects.toThrow(/does-not-exist' does not exist\. Pass the directory/);
   });
 
   it('fails clearly when model.json is missing', async () => {
     const dir = freshDir();
     fs.mkdirSync(dir);
-    await expect(tfl.loadLayersModel(fileSystem(dir))).rejects.toThrow(
-      /model\.json not found: .*model\.json' does not exist\. Save the model there first/,
-    );
+    await expect(tfl.loadLayersModel(fileSystem(dir))).rejects.toThrow(/model\.json not found: .*model\.json' does not exist\. Save the model there first/);
   });
 
   it('fails clearly when model.json is not JSON', async () => {
     const dir = freshDir();
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'model.json'), '{ this is not json');
-    await expect(tfl.loadLayersModel(fileSystem(dir))).rejects.toThrow(
-      /model\.json' is not valid JSON .*re-save the model/,
-    );
+    await expect(tfl.loadLayersModel(fileSystem(dir))).rejects.toThrow(/model\.json' is not valid JSON .*re-save the model/);
   });
 
   it('fails clearly when model.json is JSON but not a model', async () => {
     const dir = freshDir();
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'model.json'), '{"hello": 1}');
-    await expect(tfl.loadLayersModel(fileSystem(dir))).rejects.toThrow(
-      /neither 'modelTopology' nor 'weightsManifest'/,
-    );
+    await expect(tfl.loadLayersModel(fileSystem(dir))).rejects.toThrow(/neither 'modelTopology' nor 'weightsManifest'/);
   });
 
   it('fails clearly, naming the file, when a weights file is missing', async () => {
@@ -271,10 +263,7 @@ describe('fileSystem IO handler: load', () => {
     const binPath = path.join(dir, 'weights.bin');
     fs.writeFileSync(binPath, fs.readFileSync(binPath).subarray(0, EXPECTED_BYTES - 4));
     await expect(tfl.loadLayersModel(fileSystem(dir))).rejects.toThrow(
-      new RegExp(
-        `weight data size mismatch .*need ${EXPECTED_BYTES} bytes, but the weights file\\(s\\) ` +
-          `'weights\\.bin' hold ${EXPECTED_BYTES - 4} bytes`,
-      ),
+      new RegExp(`weight data size mismatch .*need ${EXPECTED_BYTES} bytes, but the weights file\\(s\\) ` + `'weights\\.bin' hold ${EXPECTED_BYTES - 4} bytes`),
     );
     expect(tf.memory().numTensors).toBe(before);
   });

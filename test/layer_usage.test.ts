@@ -132,7 +132,11 @@ describe('the same class of problem elsewhere: misspelt arguments are errors', (
   test.each([
     ['errorEstimate', () => errorEstimate({ wieght: 10 } as never), /errorEstimate: Unknown option 'wieght' \(did you mean 'weight'\?\)/],
     ['stiffness', () => stiffness({ dtfactor: false } as never), /stiffness: Unknown option 'dtfactor' \(did you mean 'dtFactor'\?\)/],
-    ['localErrorEstimate', () => localErrorEstimate({ sampleing: 'biased' } as never), /localErrorEstimate: Unknown option 'sampleing' \(did you mean 'sampling'\?\)/],
+    [
+      'localErrorEstimate',
+      () => localErrorEstimate({ sampleing: 'biased' } as never),
+      /localErrorEstimate: Unknown option 'sampleing' \(did you mean 'sampling'\?\)/,
+    ],
   ])('%s arguments', (_name, make, msg) => {
     expect(make).toThrow(msg);
   });

@@ -107,7 +107,15 @@ describe('MNIST demo settings and table', () => {
     expect(q.preset).toBe('quick');
     expect(q.jobs).toHaveLength(8);
     const p = settingsFromArgs(['--preset', 'paper']).settings;
-    expect(p.node).toMatchObject({ state: 784, hidden: 100, rtol: 1.4e-8, epochs: 75, batchSize: 512, optimizer: 'momentum', lambdaError: { from: 100, to: 10 } });
+    expect(p.node).toMatchObject({
+      state: 784,
+      hidden: 100,
+      rtol: 1.4e-8,
+      epochs: 75,
+      batchSize: 512,
+      optimizer: 'momentum',
+      lambdaError: { from: 100, to: 10 },
+    });
     expect(p.nodeOverrides.local).toMatchObject({ optimizer: 'adam', lr: 1e-3, finalActivation: 'linear' });
     const c = settingsFromArgs(['--runs', 'vanilla,error', '--dt0', '1,auto', '--tol', '1e-6', '--lambda-error', '5,0.5']).settings;
     expect(c.jobs).toEqual([

@@ -8,7 +8,23 @@ import { maxRelErr } from './helpers';
 import { linspace, spiralNODE, spiralTrajectory } from './spiral';
 import { thetasInside, unrolledSolve } from './unrolled';
 
-const ACTIVATIONS = ['elu', 'hardSigmoid', 'linear', 'relu', 'relu6', 'selu', 'sigmoid', 'softmax', 'softplus', 'softsign', 'tanh', 'swish', 'mish', 'gelu', 'gelu_new'] as const;
+const ACTIVATIONS = [
+  'elu',
+  'hardSigmoid',
+  'linear',
+  'relu',
+  'relu6',
+  'selu',
+  'sigmoid',
+  'softmax',
+  'softplus',
+  'softsign',
+  'tanh',
+  'swish',
+  'mish',
+  'gelu',
+  'gelu_new',
+] as const;
 type Activation = (typeof ACTIVATIONS)[number];
 
 function mlpField(hidden: number, out: number, activation: Activation = 'tanh', seed = 3): tfl.layers.Layer[] {
@@ -83,7 +99,15 @@ describe('NeuralODE gradient equals autodiff through the unrolled accepted steps
     ['tsit5', true, [0.3, 0.6, 1], false],
     ['bosh3', false, undefined, false],
   ] as const)('%s timeDependent=%s saveat=%j, hand-written reverse=%s', (solver, timeDependent, saveat, hand) => {
-    const layer = neuralODE({ inputShape: [2], solver, timeDependent, saveat: saveat ? [...saveat] : undefined, vectorField: mlpField(8, 2), rtol: 1e-4, atol: 1e-6 });
+    const layer = neuralODE({
+      inputShape: [2],
+      solver,
+      timeDependent,
+      saveat: saveat ? [...saveat] : undefined,
+      vectorField: mlpField(8, 2),
+      rtol: 1e-4,
+      atol: 1e-6,
+    });
     layer.useHandVjp = hand;
     const model = tfl.sequential({ layers: [layer] });
     const x = tf.randomNormal([4, 2], 0, 1, 'float32', 2);

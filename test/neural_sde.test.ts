@@ -11,7 +11,10 @@ const init = (seed: number) => tfl.initializers.glorotUniform({ seed });
 
 function sdeLayer(extra: Record<string, unknown> = {}, seed = 1): NeuralSDE {
   return neuralSDE({
-    drift: [tfl.layers.dense({ units: 8, activation: 'tanh', kernelInitializer: init(seed) }), tfl.layers.dense({ units: 2, kernelInitializer: init(seed + 1) })],
+    drift: [
+      tfl.layers.dense({ units: 8, activation: 'tanh', kernelInitializer: init(seed) }),
+      tfl.layers.dense({ units: 2, kernelInitializer: init(seed + 1) }),
+    ],
     diffusion: [tfl.layers.dense({ units: 2, activation: 'sigmoid', kernelInitializer: init(seed + 2) })],
     rtol: 1e-2,
     atol: 1e-2,
@@ -45,7 +48,9 @@ describe('paths and seeds', () => {
   });
 
   test('save → load: the same seed gives identical predictions; the config round-trips', async () => {
-    const model = tfl.sequential({ layers: [sdeLayer({ seed: 3, inputShape: [2], solver: 'sosri2', saveat: [0.5, 1] }), tfl.layers.flatten(), tfl.layers.dense({ units: 1 })] });
+    const model = tfl.sequential({
+      layers: [sdeLayer({ seed: 3, inputShape: [2], solver: 'sosri2', saveat: [0.5, 1] }), tfl.layers.flatten(), tfl.layers.dense({ units: 1 })],
+    });
     const x = X();
     const before = model.predict(x) as tf.Tensor;
     let saved: tf.io.ModelArtifacts | null = null;
@@ -88,13 +93,27 @@ function unrolled(layer: NeuralSDE, x: tf.Tensor, withReg: { e: number; s: numbe
   stats.dt.forEach((dt, j) => {
     const { dW, H } = path.increment(stats.t[j], Math.min(stats.t[j] + dt, o.t1));
     const dWt = tf.tensor(Float32Array.from(dW), x.shape);
-    const dZt = tf.tensor(Float32Array.from(H, (h) => 2 * Math.sqrt(3) * h), x.shape);
+    const dZt = tf.tensor(
+      Float32Array.from(H, (h) => 2 * Math.sqrt(3) * h),
+      x.shape,
+    );
     const active = stats.stiffnessEstimate[j] !== 0;
-    const r = sriStep(tab, (t, s) => layer.drift.call(t, s), (t, s) => layer.diffusion.call(t, s), stats.t[j], y, dt, dWt, dZt, o, {
-      error: true,
-      stiffness: tab.stiffnessStages !== undefined,
-      stiffnessReliable: tab.stiffnessStages !== undefined ? tf.scalar(active, 'bool') : undefined,
-    });
+    const r = sriStep(
+      tab,
+      (t, s) => layer.drift.call(t, s),
+      (t, s) => layer.diffusion.call(t, s),
+      stats.t[j],
+      y,
+      dt,
+      dWt,
+      dZt,
+      o,
+      {
+        error: true,
+        stiffness: tab.stiffnessStages !== undefined,
+        stiffnessReliable: tab.stiffnessStages !== undefined ? tf.scalar(active, 'bool') : undefined,
+      },
+    );
     reg = tf.add(reg, tf.mul(withReg.e * Math.abs(dt), r.error!));
     if (r.stiffness) reg = tf.add(reg, tf.mul(withReg.s * Math.abs(dt), r.stiffness));
     y = r.y1;
@@ -160,7 +179,16 @@ describe('gradients', () => {
 describe('training', () => {
   test('fit with regularizers and callbacks: loss falls, NFE logged, memory flat over 20 epochs', async () => {
     const model = tfl.sequential({
-      layers: [sdeLayer({ inputShape: [2], seed: 9, solver: 'sosri2', rtol: 0.3, atol: 0.3, regularizers: [errorEstimate({ weight: 0.1 }), stiffness({ weight: 0.001 }), localErrorEstimate({ weight: 0.1 })] })],
+      layers: [
+        sdeLayer({
+          inputShape: [2],
+          seed: 9,
+          solver: 'sosri2',
+          rtol: 0.3,
+          atol: 0.3,
+          regularizers: [errorEstimate({ weight: 0.1 }), stiffness({ weight: 0.001 }), localErrorEstimate({ weight: 0.1 })],
+        }),
+      ],
     });
     model.compile({ optimizer: tf.train.adam(0.02), loss: 'meanSquaredError' });
     const x = X();
@@ -187,7 +215,9 @@ describe('bad input', () => {
     const layer = neuralSDE({ drift: [tfl.layers.dense({ units: 2 })], diffusion: [tfl.layers.dense({ units: 3 })] });
     const before = tf.memory().numTensors;
     const x = X();
-    expect(() => layer.apply(x)).toThrow(/The diffusion \(diagonal noise: one coefficient per state element\) maps states of shape \[batch, 2\] to \[batch, 3\]/);
+    expect(() => layer.apply(x)).toThrow(
+      /The diffusion \(diagonal noise: one coefficient per state element\) maps states of shape \[batch, 2\] to \[batch, 3\]/,
+    );
     x.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });

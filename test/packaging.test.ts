@@ -72,7 +72,15 @@ test('a browser app bundles the package with esbuild and no configuration, witho
   expect(code).not.toMatch(/require\(["'](fs|path|node:fs|node:path)["']\)/);
   // The bundle runs where there is no `require` and no Node module (like a page's script).
   const vm = await import('vm');
-  const sandbox: Record<string, unknown> = { console: { log() {}, warn() {}, error() {} }, setTimeout, clearTimeout, TextEncoder, TextDecoder, performance, navigator: { userAgent: 'test' } };
+  const sandbox: Record<string, unknown> = {
+    console: { log() {}, warn() {}, error() {} },
+    setTimeout,
+    clearTimeout,
+    TextEncoder,
+    TextDecoder,
+    performance,
+    navigator: { userAgent: 'test' },
+  };
   sandbox.globalThis = sandbox;
   sandbox.window = sandbox;
   vm.runInNewContext(code, sandbox);

@@ -40,10 +40,22 @@ describe('regularizer values equal the recomputation from the per-step statistic
 
   test.each([
     ['errorEstimate sum', errorEstimate({ weight: 2 }), (E: number[], _S: number[], dt: number[]) => 2 * E.reduce((s, e, j) => s + e * Math.abs(dt[j]), 0)],
-    ['errorEstimate mean', errorEstimate({ weight: 2, aggregation: 'mean' }), (E: number[], _S: number[], dt: number[]) => (2 * E.reduce((s, e, j) => s + e * Math.abs(dt[j]), 0)) / E.length],
+    [
+      'errorEstimate mean',
+      errorEstimate({ weight: 2, aggregation: 'mean' }),
+      (E: number[], _S: number[], dt: number[]) => (2 * E.reduce((s, e, j) => s + e * Math.abs(dt[j]), 0)) / E.length,
+    ],
     ['stiffness sum', stiffness({ weight: 0.5 }), (_E: number[], S: number[], dt: number[]) => 0.5 * S.reduce((s, v, j) => s + v * Math.abs(dt[j]), 0)],
-    ['stiffness max, no dt, scaled', stiffness({ weight: 0.5, aggregation: 'max', dtFactor: false, stabilityScaled: true }), (_E: number[], S: number[]) => (0.5 * Math.max(...S)) / 3.5068],
-    ['stiffness mean', stiffness({ weight: 1, aggregation: 'mean' }), (_E: number[], S: number[], dt: number[]) => S.reduce((s, v, j) => s + v * Math.abs(dt[j]), 0) / S.length],
+    [
+      'stiffness max, no dt, scaled',
+      stiffness({ weight: 0.5, aggregation: 'max', dtFactor: false, stabilityScaled: true }),
+      (_E: number[], S: number[]) => (0.5 * Math.max(...S)) / 3.5068,
+    ],
+    [
+      'stiffness mean',
+      stiffness({ weight: 1, aggregation: 'mean' }),
+      (_E: number[], S: number[], dt: number[]) => S.reduce((s, v, j) => s + v * Math.abs(dt[j]), 0) / S.length,
+    ],
   ] as [string, SolverRegularizer, (E: number[], S: number[], dt: number[]) => number][])('%s', (_n, reg, expected) => {
     const { model, layer } = modelWith([reg]);
     const value = tf.tidy(() => {
@@ -136,7 +148,15 @@ describe('regularizer gradients equal autodiff through the unrolled accepted ste
         S.push(r.stiffness!);
         y = r.y1;
       });
-      const inputs = { error: tf.stack(E) as tf.Tensor1D, stiffness: tf.stack(S) as tf.Tensor1D, dt: stats.dt, t: stats.t, stabilitySize: 3.5068, hasStiffness: true, stops: [] };
+      const inputs = {
+        error: tf.stack(E) as tf.Tensor1D,
+        stiffness: tf.stack(S) as tf.Tensor1D,
+        dt: stats.dt,
+        t: stats.t,
+        stabilitySize: 3.5068,
+        hasStiffness: true,
+        stops: [],
+      };
       const reg = tf.addN(regs.map((r) => r.apply(inputs)));
       return tf.add(tf.mul(dataWeight, tf.sum(tf.mul(y, R))), reg) as tf.Scalar;
     };
@@ -271,7 +291,11 @@ describe('the point of it all', () => {
 
 describe('serialization', () => {
   test('regularizers round-trip through save/load and keep training', async () => {
-    const regs = [errorEstimate({ weight: 7, aggregation: 'mean' }), stiffness({ weight: 0.3, aggregation: 'max', dtFactor: false, stabilityScaled: true }), localErrorEstimate({ weight: 2, sampling: 'biased', seed: 4 })];
+    const regs = [
+      errorEstimate({ weight: 7, aggregation: 'mean' }),
+      stiffness({ weight: 0.3, aggregation: 'max', dtFactor: false, stabilityScaled: true }),
+      localErrorEstimate({ weight: 2, sampling: 'biased', seed: 4 }),
+    ];
     const { model } = modelWith(regs);
     let saved: tf.io.ModelArtifacts | undefined;
     await model.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
@@ -309,7 +333,9 @@ describe('bad input', () => {
       reg.weight = Infinity;
     }).toThrow(/'weight' must be a finite number/);
     expect(() => neuralODE({ vectorField: field(), solver: 'bosh3', regularizers: [stiffness()] })).toThrow(/needs a solver with a stiffness estimate/);
-    expect(() => neuralODE({ vectorField: field(), regularizers: [{ className: 'NoSuchRegularizer', config: {} }] })).toThrow(/Unknown regularizer class 'NoSuchRegularizer'/);
+    expect(() => neuralODE({ vectorField: field(), regularizers: [{ className: 'NoSuchRegularizer', config: {} }] })).toThrow(
+      /Unknown regularizer class 'NoSuchRegularizer'/,
+    );
   });
 
   test('unbiased local regularization outside training says how to call the layer', () => {

@@ -103,8 +103,7 @@ function float64Gradient(tab: ButcherTableau, stack: LayerStack, y: tf.Tensor, c
       }
       return out;
     };
-    const combo = (row: readonly number[], k: Float64Array[]): Float64Array =>
-      yv.map((v, e) => v + row.reduce((a, w, j) => a + DT * w * k[j][e], 0));
+    const combo = (row: readonly number[], k: Float64Array[]): Float64Array => yv.map((v, e) => v + row.reduce((a, w, j) => a + DT * w * k[j][e], 0));
     const g: Float64Array[] = [];
     const k: Float64Array[] = [];
     for (let i = 0; i < tab.stages; i++) {
@@ -193,7 +192,8 @@ describe('rkStepReverse equals autodiff through rkStepTensor', () => {
           if (field === auto || tf.getBackend() !== 'wasm') expect(worstGap(grads, want)).toBeLessThan(1e-5);
           else expect(worstGap(grads, want)).toBeLessThan(Math.max(1e-5, 3 * autodiffMiss));
           // Stages nothing depends on are skipped: the FSAL stage unless E or S needs it.
-          const usesLast = (c.error !== 0 && tab.bError !== undefined) || (c.stiffness !== 0 && c.stiffnessActive !== false && tab.stiffnessStages !== undefined);
+          const usesLast =
+            (c.error !== 0 && tab.bError !== undefined) || (c.stiffness !== 0 && c.stiffnessActive !== false && tab.stiffnessStages !== undefined);
           expect(nfe).toBe(tab.fsal && !usesLast ? tab.stages - 1 : tab.stages);
           tf.dispose(grads);
         }
@@ -227,10 +227,23 @@ describe('rkStepReverse equals autodiff through rkStepTensor', () => {
         const col0 = tf.add(tf.fill([B, 1], v[j]), p);
         return tf.concat([col0, tf.tanh(tf.matMul(z as tf.Tensor2D, M))], 1);
       });
-    const y0 = tf.tidy(() => tf.mul(tf.randomNormal([B, D], 0, 1, 'float32', 4), tf.tensor2d([[0, 1, 1], [1, 1, 1], [0, 1, 1], [1, 1, 1]])));
+    const y0 = tf.tidy(() =>
+      tf.mul(
+        tf.randomNormal([B, D], 0, 1, 'float32', 4),
+        tf.tensor2d([
+          [0, 1, 1],
+          [1, 1, 1],
+          [0, 1, 1],
+          [1, 1, 1],
+        ]),
+      ),
+    );
     const before = tf.memory().numTensors;
     const y1 = tf.tidy(() => rkStepTensor(tab, f, T0, y0, DT, TOL).y1);
-    const column0 = (x: tf.Tensor): number[] => Array.from(x.dataSync()).filter((_, e) => e % D === 0).map((u) => u + 0); // −0 → 0
+    const column0 = (x: tf.Tensor): number[] =>
+      Array.from(x.dataSync())
+        .filter((_, e) => e % D === 0)
+        .map((u) => u + 0); // −0 → 0
     expect(column0(y1)).toEqual(column0(y0));
     y1.dispose();
     const c = { lambda, error: 2.5, stiffness: 0 };

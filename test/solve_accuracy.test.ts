@@ -73,7 +73,6 @@ describe.each(['tsit5', 'dopri5', 'bosh3'] as SolverName[])('%s adaptive accurac
     // tighter tolerance: more work, and a smaller error down to 1e-5 (the float32 floor blurs 1e-6)
     for (let i = 1; i < TOLS.length; i++) expect(runs[i].nfe).toBeGreaterThan(runs[i - 1].nfe);
     expect(runs[2].err).toBeLessThan(runs[0].err);
-    // eslint-disable-next-line no-console
     if (process.env.VERBOSE_ACCURACY) console.log(solver, p.name, runs.map((r) => `${r.err.toExponential(2)}@${r.nfe}`).join(' '));
   });
 });

@@ -90,14 +90,22 @@ describe('solver failures', () => {
   test('controller asks for a step below dtmin (stiff problem)', () => {
     // y' = -1e5 (y - cos t): explicit stability forces dt ~ 3.5e-5
     const f: VectorField = (t, y) => tf.mul(tf.sub(y, Math.cos(t)), -1e5);
-    const e = solverError(f, tf.tidy(() => tf.ones([1, 1])), { tspan: [0, 1], dtmin: 1e-3, dt0: 0.01 });
+    const e = solverError(
+      f,
+      tf.tidy(() => tf.ones([1, 1])),
+      { tspan: [0, 1], dtmin: 1e-3, dt0: 0.01 },
+    );
     expect(e.code).toBe('dt_below_dtmin');
     expect(e.message).toMatch(/below dtmin=0.001/);
   });
 
   test('step size underflow at a finite-time blow-up', () => {
     // y' = y², y(0) = 1 blows up at t = 1
-    const e = solverError((_t, y) => tf.square(y), tf.tidy(() => tf.ones([1, 1])), { tspan: [0, 2], maxSteps: 100000 });
+    const e = solverError(
+      (_t, y) => tf.square(y),
+      tf.tidy(() => tf.ones([1, 1])),
+      { tspan: [0, 2], maxSteps: 100000 },
+    );
     expect(['dt_underflow', 'dt_below_dtmin']).toContain(e.code);
     expect(e.t).toBeGreaterThan(0.99);
     expect(e.t).toBeLessThan(1.0001);

@@ -94,7 +94,12 @@ describe('saveat, direction, shapes and memory', () => {
   test("saveatMode 'step' returns the states at the requested times, stepping exactly onto them", () => {
     const saveat = [0, 0.25, 0.5, 1.7, 3];
     const { ys, ts, stats } = expectNoLeak(
-      () => solve(rotationField, tf.tidy(() => tf.tensor2d([[1, 0]])), { tspan: [0, 3], saveat, saveatMode: 'step', rtol: 1e-6, atol: 1e-8 }),
+      () =>
+        solve(
+          rotationField,
+          tf.tidy(() => tf.tensor2d([[1, 0]])),
+          { tspan: [0, 3], saveat, saveatMode: 'step', rtol: 1e-6, atol: 1e-8 },
+        ),
       saveat.length + 1, // the outputs, plus the y0 tensor created in the call
     );
     expect(ts).toEqual(saveat);

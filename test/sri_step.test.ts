@@ -91,7 +91,10 @@ function slope(dts: number[], errs: number[]): number {
 
 type Method = (f: DriftFn, g: DiffusionFn, t: number, y: tf.Tensor, h: number, dW: tf.Tensor, dZ: tf.Tensor) => tf.Tensor;
 const TOL = { atol: 1e-2, rtol: 1e-2 };
-const sri = (tab: SriTableau): Method => (f, g, t, y, h, dW, dZ) => sriStep(tab, f, g, t, y, h, dW, dZ, TOL).y1;
+const sri =
+  (tab: SriTableau): Method =>
+  (f, g, t, y, h, dW, dZ) =>
+    sriStep(tab, f, g, t, y, h, dW, dZ, TOL).y1;
 const em: Method = (f, g, t, y, h, dW) => eulerMaruyamaStep(f, g, t, y, h, dW).y1;
 
 /** Mean |y_N − y_exact(T)| over the paths of one grid. */
@@ -277,31 +280,30 @@ describe('one SRI step', () => {
   const h = 0.1;
   const tol = { atol: 1e-3, rtol: 1e-3 };
 
-  test.each([sosri, sosri2, sriw1].map((tab) => [tab.name, tab] as const))(
-    '%s: y1, EEst and the stiffness estimate match sde.md §1 in float64',
-    (_, tab) => {
-      const y = tf.tensor1d(STATE);
-      const dW = tf.tensor1d(DW);
-      const dZ = tf.tensor1d(DZ);
-      const r = expectNoLeak(() => sriStep(tab, fTf, gTf, t0, y, h, dW, dZ, tol, { error: true, stiffness: true }), tab.stiffnessStages ? 4 : 2);
-      const refs = STATE.map((yi, i) => referenceStep(tab, t0, yi, h, DW[i], DZ[i]));
-      const y1 = r.y1.dataSync();
-      refs.forEach((ref, i) => expect(Math.abs(y1[i] - ref.y1)).toBeLessThan(2e-6 * (1 + Math.abs(ref.y1))));
-      // EEst = RMS((δE1 + E2) / (atol + max(|y|, |y1|)·rtol)).
-      const eest = Math.sqrt(refs.reduce((s, ref, i) => s + (ref.E / (tol.atol + Math.max(Math.abs(STATE[i]), Math.abs(ref.y1)) * tol.rtol)) ** 2, 0) / refs.length);
-      expect(Math.abs(r.error!.dataSync()[0] / eest - 1)).toBeLessThan(1e-4);
-      if (tab.stiffnessStages) {
-        const rms = (xs: number[]): number => Math.sqrt(xs.reduce((s, x) => s + x * x, 0) / xs.length);
-        const S = rms(refs.map((q) => q.stiffNum)) / rms(refs.map((q) => q.stiffDen));
-        expect(Math.abs(r.stiffness!.dataSync()[0] / S - 1)).toBeLessThan(1e-3);
-        expect(r.stiffnessReliable!.dtype).toBe('bool');
-        expect(r.stiffnessReliable!.dataSync()[0]).toBe(1);
-      } else {
-        expect(r.stiffness).toBeUndefined();
-      }
-      tf.dispose([y, dW, dZ, r.y1, r.error!, r.stiffness!, r.stiffnessReliable!].filter((x) => x));
-    },
-  );
+  test.each([sosri, sosri2, sriw1].map((tab) => [tab.name, tab] as const))('%s: y1, EEst and the stiffness estimate match sde.md §1 in float64', (_, tab) => {
+    const y = tf.tensor1d(STATE);
+    const dW = tf.tensor1d(DW);
+    const dZ = tf.tensor1d(DZ);
+    const r = expectNoLeak(() => sriStep(tab, fTf, gTf, t0, y, h, dW, dZ, tol, { error: true, stiffness: true }), tab.stiffnessStages ? 4 : 2);
+    const refs = STATE.map((yi, i) => referenceStep(tab, t0, yi, h, DW[i], DZ[i]));
+    const y1 = r.y1.dataSync();
+    refs.forEach((ref, i) => expect(Math.abs(y1[i] - ref.y1)).toBeLessThan(2e-6 * (1 + Math.abs(ref.y1))));
+    // EEst = RMS((δE1 + E2) / (atol + max(|y|, |y1|)·rtol)).
+    const eest = Math.sqrt(
+      refs.reduce((s, ref, i) => s + (ref.E / (tol.atol + Math.max(Math.abs(STATE[i]), Math.abs(ref.y1)) * tol.rtol)) ** 2, 0) / refs.length,
+    );
+    expect(Math.abs(r.error!.dataSync()[0] / eest - 1)).toBeLessThan(1e-4);
+    if (tab.stiffnessStages) {
+      const rms = (xs: number[]): number => Math.sqrt(xs.reduce((s, x) => s + x * x, 0) / xs.length);
+      const S = rms(refs.map((q) => q.stiffNum)) / rms(refs.map((q) => q.stiffDen));
+      expect(Math.abs(r.stiffness!.dataSync()[0] / S - 1)).toBeLessThan(1e-3);
+      expect(r.stiffnessReliable!.dtype).toBe('bool');
+      expect(r.stiffnessReliable!.dataSync()[0]).toBe(1);
+    } else {
+      expect(r.stiffness).toBeUndefined();
+    }
+    tf.dispose([y, dW, dZ, r.y1, r.error!, r.stiffness!, r.stiffnessReliable!].filter((x) => x));
+  });
 
   test('drift and diffusion are called at t + c0·h and t + c1·h, as often as the plan says', () => {
     for (const tab of [sosri, sosri2, sriw1]) {
@@ -379,7 +381,7 @@ describe('SOSRI2 stiffness estimate', () => {
     });
   }
 
-  test('linear drift y\' = λy: the estimate is |λ|; at float32 rounding level it is 0, decided without read-back', () => {
+  test("linear drift y' = λy: the estimate is |λ|; at float32 rounding level it is 0, decided without read-back", () => {
     const before = tf.memory().numTensors;
     for (const h of [1e-1, 1e-2, 1e-3]) {
       const { S, used } = run(h);

@@ -23,7 +23,7 @@ describe('SRI tableaus (Rößler strong order 1.5, diagonal noise)', () => {
     expect(maxAbs(rowSums(tab.A1).map((r, i) => r - tab.c1[i]))).toBeLessThan(1e-14);
   });
 
-  test('SRIW1 in exact fractions: Rößler\'s conditions hold to the last bit or two', () => {
+  test("SRIW1 in exact fractions: Rößler's conditions hold to the last bit or two", () => {
     for (const c of sriOrderConditions(sriw1)) expect(Math.abs(c.residual)).toBeLessThanOrEqual(2 ** -52);
   });
 

@@ -15,7 +15,7 @@ describe('vjp inside a custom gradient', () => {
   });
 
   test('plain tf.grads inside gradFunc breaks the outer pass (why vjp.ts exists)', () => {
-        const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
       save([x]);
       return {
         value: tf.square(x),

@@ -35,7 +35,7 @@ interface ActivationRule {
 
 /** SELU constants (Klambauer et al. 2017), as tfjs uses them. */
 const SELU_SCALE = 1.0507009873554805;
-const SELU_SCALE_ALPHA = 1.7580993408473769;
+const SELU_SCALE_ALPHA = 1.7580993408473768;
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 const GELU_NEW_CUBIC = 0.044715;

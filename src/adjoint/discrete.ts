@@ -51,11 +51,7 @@ export interface PackedLayout {
   nSteps: number;
 }
 
-export function unpack(
-  packed: tf.Tensor,
-  layout: PackedLayout,
-  stateShape: number[],
-): { states: tf.Tensor[]; error: tf.Tensor1D; stiffness: tf.Tensor1D } {
+export function unpack(packed: tf.Tensor, layout: PackedLayout, stateShape: number[]): { states: tf.Tensor[]; error: tf.Tensor1D; stiffness: tf.Tensor1D } {
   const { nOut, stateSize, nSteps } = layout;
   const states: tf.Tensor[] = [];
   for (let i = 0; i < nOut; i++) states.push(tf.reshape(tf.slice(packed, i * stateSize, stateSize), stateShape));
@@ -234,7 +230,8 @@ export function discreteAdjointOp<Term, Ctx>(
           [gy, ...gp] = vjp(() => {
             const r = replay.call(stepper, term, t[j], yj, dt[j], tol, want);
             const values = r.dense ?? [];
-            if (values.length !== dense.length) throw new Error(`internal: stepper '${stepper.name}' replayed ${values.length} of ${dense.length} dense outputs`);
+            if (values.length !== dense.length)
+              throw new Error(`internal: stepper '${stepper.name}' replayed ${values.length} of ${dense.length} dense outputs`);
             const terms: tf.Tensor[] = [tf.sum(tf.mul(r.y1, lam))];
             dense.forEach((d, i) => terms.push(tf.sum(tf.mul(values[i], d.dy))));
             if (r.error) terms.push(tf.mul(r.error, dE[j]));

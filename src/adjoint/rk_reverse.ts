@@ -121,8 +121,8 @@ export function rkStepReverse(
     throw new InvalidArgumentError(`rkStepReverse: t and dt must be finite numbers, got t = ${t}, dt = ${dt}.`);
   }
   const s = tab.stages;
-  const eps = tab.bError ? ct.error ?? 0 : 0;
-  const sigma = tab.stiffnessStages && ct.stiffnessActive !== false ? ct.stiffness ?? 0 : 0;
+  const eps = tab.bError ? (ct.error ?? 0) : 0;
+  const sigma = tab.stiffnessStages && ct.stiffnessActive !== false ? (ct.stiffness ?? 0) : 0;
   const denseWeights = denseStageWeights(tab, y, ct.dense ?? []);
   const inDense = Array.from({ length: s }, (_, i) => denseWeights.some((w) => dt * w[i] !== 0));
   const need = neededStages(tab, eps !== 0, sigma !== 0, inDense);
@@ -261,7 +261,9 @@ function denseStageWeights(tab: ButcherTableau, y: tf.Tensor, dense: readonly { 
   if (!interp) throw new InvalidArgumentError(`rkStepReverse: solver '${tab.name}' has no dense output, but cotangents of dense outputs were given.`);
   return dense.map(({ theta, dy }) => {
     if (!tf.util.arraysEqual(dy.shape, y.shape)) {
-      throw new InvalidArgumentError(`rkStepReverse: the cotangent of the dense output at θ = ${theta} has shape [${dy.shape}], the state [${y.shape}]; they must match.`);
+      throw new InvalidArgumentError(
+        `rkStepReverse: the cotangent of the dense output at θ = ${theta} has shape [${dy.shape}], the state [${y.shape}]; they must match.`,
+      );
     }
     return interpolantWeights(interp, theta);
   });

@@ -11,12 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 interface EngineWithTape {
   state: { activeTape: unknown; gradientDepth: number };
-  gradients(
-    f: () => tf.Tensor,
-    xs: tf.Tensor[],
-    dy?: tf.Tensor,
-    allowNoGradients?: boolean,
-  ): { value: tf.Tensor; grads: (tf.Tensor | undefined)[] };
+  gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tensor, allowNoGradients?: boolean): { value: tf.Tensor; grads: (tf.Tensor | undefined)[] };
 }
 
 function engine(): EngineWithTape {

@@ -9,9 +9,7 @@ import { SolverRegularizer } from '../regularizers/base';
 import { InvalidArgumentError } from '../solvers/errors';
 import { rejectUnknownKeys } from '../solvers/options';
 
-export type WeightSchedule =
-  | { type: 'constant'; value: number }
-  | { type: 'exponential'; from: number; to: number; epochs: number };
+export type WeightSchedule = { type: 'constant'; value: number } | { type: 'exponential'; from: number; to: number; epochs: number };
 
 function checkSchedule(s: WeightSchedule): WeightSchedule {
   const finitePositive = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;

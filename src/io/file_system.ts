@@ -41,9 +41,7 @@ const BYTES_PER_VALUE: Record<string, number> = {
  */
 export function fileSystem(path: string): tf.io.IOHandler {
   if (typeof path !== 'string' || path.trim().length === 0) {
-    throw new Error(
-      `fileSystem(path): path must be a non-empty string naming a directory, got ${describe(path)}.`,
-    );
+    throw new Error(`fileSystem(path): path must be a non-empty string naming a directory, got ${describe(path)}.`);
   }
   // Accept tfjs-node style 'file://' URLs for convenience.
   const dir = path.startsWith('file://') ? path.slice('file://'.length) : path;
@@ -93,10 +91,7 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
 // ---------------------------------------------------------------------------------------------
 // save
 
-async function saveToDirectory(
-  dir: string,
-  modelArtifacts: tf.io.ModelArtifacts,
-): Promise<tf.io.SaveResult> {
+async function saveToDirectory(dir: string, modelArtifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
   const fsp = nodeFs('save');
   if (modelArtifacts.modelTopology instanceof ArrayBuffer) {
     throw new Error(
@@ -117,16 +112,12 @@ async function saveToDirectory(
     await fsp.mkdir(dir, { recursive: true });
   } catch (e) {
     throw new Error(
-      `fileSystem().save(): could not create directory '${dir}' (${(e as Error).message}). ` +
-        `Check that no parent of it is a file and that it is writable.`,
+      `fileSystem().save(): could not create directory '${dir}' (${(e as Error).message}). ` + `Check that no parent of it is a file and that it is writable.`,
     );
   }
 
   const weightSpecs = modelArtifacts.weightSpecs ?? [];
-  const weightData: ArrayBuffer =
-    modelArtifacts.weightData == null
-      ? new ArrayBuffer(0)
-      : tf.io.concatenateArrayBuffers(modelArtifacts.weightData);
+  const weightData: ArrayBuffer = modelArtifacts.weightData == null ? new ArrayBuffer(0) : tf.io.concatenateArrayBuffers(modelArtifacts.weightData);
 
   // Same keys, in the same order, as tfjs-node's NodeFileSystem (optional keys only when present).
   const modelJSON: tf.io.ModelJSON = {
@@ -206,9 +197,7 @@ async function loadFromPath(path: string): Promise<tf.io.ModelArtifacts> {
   }
 
   const baseDir = nodePath.dirname(modelJSONPath);
-  return tf.io.getModelArtifactsForJSON(modelJSON, (manifest) =>
-    loadWeights(fsp, manifest, baseDir, modelJSONPath),
-  );
+  return tf.io.getModelArtifactsForJSON(modelJSON, (manifest) => loadWeights(fsp, manifest, baseDir, modelJSONPath));
 }
 
 /**
@@ -217,13 +206,7 @@ async function loadFromPath(path: string): Promise<tf.io.ModelArtifacts> {
  * symlinks that point elsewhere. A model directory from someone else must not make `load()` read
  * other files, and the message names neither the path nor whether such a file exists.
  */
-async function insideModelDirectory(
-  fsp: typeof fs.promises,
-  baseDir: string,
-  relPath: unknown,
-  index: number,
-  modelJSONPath: string,
-): Promise<string> {
+async function insideModelDirectory(fsp: typeof fs.promises, baseDir: string, relPath: unknown, index: number, modelJSONPath: string): Promise<string> {
   const refuse = (): never => {
     throw new Error(
       `fileSystem().load(): weights path #${index} in the manifest of '${modelJSONPath}' is not a ` +

@@ -148,9 +148,7 @@ function checkOptions(opts: BrownianTreeOptions): void {
     }
   }
   if (!isValidSeed(opts.seed)) {
-    throw new InvalidArgumentError(
-      `Option 'seed' must be an integer in [0, ${MAX_SEED}] (e.g. 0 or 42), got ${String(opts.seed)}.`,
-    );
+    throw new InvalidArgumentError(`Option 'seed' must be an integer in [0, ${MAX_SEED}] (e.g. 0 or 42), got ${String(opts.seed)}.`);
   }
   for (const name of ['t0', 't1'] as const) {
     const v = opts[name];
@@ -159,15 +157,11 @@ function checkOptions(opts: BrownianTreeOptions): void {
     }
   }
   if (!(opts.t1 > opts.t0)) {
-    throw new InvalidArgumentError(
-      `Option 't1' (${opts.t1}) must exceed 't0' (${opts.t0}); for a reversed time span pass the smaller time as t0.`,
-    );
+    throw new InvalidArgumentError(`Option 't1' (${opts.t1}) must exceed 't0' (${opts.t0}); for a reversed time span pass the smaller time as t0.`);
   }
   const shape: unknown = opts.shape;
   if (!Array.isArray(shape) || !shape.every((x) => Number.isInteger(x) && x > 0)) {
-    throw new InvalidArgumentError(
-      `Option 'shape' must be an array of positive integers such as [64, 32] ([] for one process), got ${JSON.stringify(shape)}.`,
-    );
+    throw new InvalidArgumentError(`Option 'shape' must be an array of positive integers such as [64, 32] ([] for one process), got ${JSON.stringify(shape)}.`);
   }
 }
 
@@ -327,14 +321,10 @@ export class BrownianTree {
       throw new InvalidArgumentError(`increment(s, u) needs finite numbers, got s=${String(s)}, u=${String(u)}.`);
     }
     if (!(s < u)) {
-      throw new InvalidArgumentError(
-        `increment(s, u) needs s < u, got s=${s}, u=${u}; for a backward step query increment(u, s) and negate dW and H.`,
-      );
+      throw new InvalidArgumentError(`increment(s, u) needs s < u, got s=${s}, u=${u}; for a backward step query increment(u, s) and negate dW and H.`);
     }
     if (s < this.t0 || u > this.t1) {
-      throw new InvalidArgumentError(
-        `increment(${s}, ${u}) lies outside the tree's span [${this.t0}, ${this.t1}]; build the tree with t0 ≤ s and u ≤ t1.`,
-      );
+      throw new InvalidArgumentError(`increment(${s}, ${u}) lies outside the tree's span [${this.t0}, ${this.t1}]; build the tree with t0 ≤ s and u ≤ t1.`);
     }
   }
 
@@ -501,14 +491,7 @@ export class BrownianTree {
   }
 
   /** acc ← acc ⊕ Y, with acc over [p, p + accLen] (accLen = 0: acc is empty) and Y of length `len` after it. */
-  private append(
-    yw: Float64Array,
-    yj: Float64Array,
-    len: number,
-    accLen: number,
-    accW: Float64Array,
-    accJ: Float64Array,
-  ): void {
+  private append(yw: Float64Array, yj: Float64Array, len: number, accLen: number, accW: Float64Array, accJ: Float64Array): void {
     const n = this.size;
     if (accLen === 0) {
       accW.set(yw);

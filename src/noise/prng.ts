@@ -95,10 +95,7 @@ function philoxBlock(c0: number, c1: number, c2: number, c3: number, keys: Int32
  * The Philox4x32-10 block function: four unsigned output words for a four-word counter and a two-word key.
  * Matches the Random123 known-answer vectors.
  */
-export function philox4x32(
-  counter: readonly [number, number, number, number],
-  key: readonly [number, number],
-): [number, number, number, number] {
+export function philox4x32(counter: readonly [number, number, number, number], key: readonly [number, number]): [number, number, number, number] {
   const out = new Int32Array(4);
   philoxBlock(counter[0] | 0, counter[1] | 0, counter[2] | 0, counter[3] | 0, roundKeys(key[0] | 0, key[1] | 0), out);
   return [out[0] >>> 0, out[1] >>> 0, out[2] >>> 0, out[3] >>> 0];
@@ -117,12 +114,10 @@ export class CounterRNG {
   /** `seed`: an integer in [0, 2^53 − 1] ({@link isValidSeed}); anything else throws `InvalidArgumentError`. */
   constructor(seed: number) {
     if (!isValidSeed(seed)) {
-      throw new InvalidArgumentError(
-        `Seed must be an integer in [0, 2^53 − 1] (e.g. 0, 42 or Date.now()), got ${String(seed)}.`,
-      );
+      throw new InvalidArgumentError(`Seed must be an integer in [0, 2^53 − 1] (e.g. 0, 42 or Date.now()), got ${String(seed)}.`);
     }
     this.seed = seed;
-    this.keys = roundKeys(seed % TWO32 | 0, floor(seed / TWO32) | 0);
+    this.keys = roundKeys((seed % TWO32) | 0, floor(seed / TWO32) | 0);
   }
 
   /**

@@ -50,10 +50,7 @@ export class PIController {
     if (!Number.isFinite(error)) return { accept: false, dtNext: dt * this.qmin };
     const q11 = Math.pow(error, this.beta1);
     if (error <= 1) {
-      const q =
-        error === 0
-          ? 1 / this.qmax
-          : Math.min(1 / this.qmin, Math.max(1 / this.qmax, q11 / Math.pow(this.qold, this.beta2) / this.safety));
+      const q = error === 0 ? 1 / this.qmax : Math.min(1 / this.qmin, Math.max(1 / this.qmax, q11 / Math.pow(this.qold, this.beta2) / this.safety));
       this.qold = Math.max(error, this.qoldinit);
       return { accept: true, dtNext: Math.min(dt / q, this.dtmax) };
     }

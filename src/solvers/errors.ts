@@ -9,13 +9,7 @@ export class InvalidArgumentError extends Error {
   }
 }
 
-export type SolverErrorCode =
-  | 'non_finite_state'
-  | 'non_finite_derivative'
-  | 'dt_below_dtmin'
-  | 'dt_underflow'
-  | 'max_steps'
-  | 'bad_derivative';
+export type SolverErrorCode = 'non_finite_state' | 'non_finite_derivative' | 'dt_below_dtmin' | 'dt_underflow' | 'max_steps' | 'bad_derivative';
 
 /** A solve that failed part-way. Carries the statistics so far and the time reached. */
 export class SolverError extends Error {

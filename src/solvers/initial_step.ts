@@ -27,7 +27,14 @@ export function hairerInitialStep(
     dt0 = Math.min(dt0, dtmax);
     const y1 = arith.combine(y0, [[direction * dt0, f0]]);
     const f1 = f(t0 + direction * dt0, y1);
-    const d2 = arith.rms([[1, f1], [-1, f0]], scale) / dt0;
+    const d2 =
+      arith.rms(
+        [
+          [1, f1],
+          [-1, f0],
+        ],
+        scale,
+      ) / dt0;
     if (d2 === 0) return Math.max(dtmin, Math.min(100 * dt0, dtmax));
     const dmax = Math.max(d1, d2);
     const dt1 = dmax <= 1e-15 ? Math.max(1e-6, dt0 * 1e-3) : Math.pow(10, -(2 + Math.log10(dmax)) / order);

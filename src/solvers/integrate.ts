@@ -53,7 +53,10 @@ const STIFFNESS_WINDOW = 20;
 function stiffnessDiagnosis(stats: SolveStats, stabilitySize: number | undefined, stiffnessNow: () => number): string {
   if (!stabilitySize || stats.dt.length === 0) return '';
   const n = Math.min(STIFFNESS_WINDOW, stats.dt.length);
-  const recent = stats.dt.slice(-n).map(Math.abs).sort((a, b) => a - b);
+  const recent = stats.dt
+    .slice(-n)
+    .map(Math.abs)
+    .sort((a, b) => a - b);
   const dt = recent[Math.floor(n / 2)];
   // The diagnostic step is not part of the solve: its evaluations are not counted in stats.nfe.
   const nfe = stats.nfe;
@@ -131,7 +134,7 @@ export function integrate<Term, S>(
 
     // Step ends the loop must land on: tstops, the end time and (unless interpolated) saveat times.
     const inside = (s: number): boolean => (s - t0) * direction > 0 && (s - tEnd) * direction < 0;
-    const targets = [...new Set([...(interpolate ? [] : saveat ?? []), ...(o.tstops ?? [])].filter(inside))].sort((a, b) => (a - b) * direction);
+    const targets = [...new Set([...(interpolate ? [] : (saveat ?? [])), ...(o.tstops ?? [])].filter(inside))].sort((a, b) => (a - b) * direction);
     if (tEnd !== t0) targets.push(tEnd);
     outputs.start(t0, y0);
     y = tf.clone(y0);

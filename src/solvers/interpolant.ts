@@ -42,11 +42,7 @@ function fail(method: string, what: string): never {
 }
 
 /** Coefficients of the polynomials b(θ)·Φ(tree) − θ^ρ/γ, by power of θ, for the trees up to `upToOrder`. */
-export function continuousOrderResiduals(
-  tab: Pick<ButcherTableau, 'a' | 'c'>,
-  coefficients: readonly (readonly number[])[],
-  upToOrder: number,
-): number[][] {
+export function continuousOrderResiduals(tab: Pick<ButcherTableau, 'a' | 'c'>, coefficients: readonly (readonly number[])[], upToOrder: number): number[][] {
   const zeros = coefficients.map(() => 0);
   // orderConditionResiduals returns b·Φ(tree) − 1/γ(tree); with b = 0 it yields −1/γ.
   const invGamma = orderConditionResiduals({ ...tab, b: zeros }, upToOrder).map((r) => -r);
@@ -104,8 +100,7 @@ export function defineInterpolant(tab: ButcherTableau, spec: InterpolantSpec): I
 export function interpolantWeights(interp: Interpolant, theta: number): number[] {
   if (!(theta >= -THETA_SLACK && theta <= 1 + THETA_SLACK)) {
     throw new Error(
-      `Dense output of '${interp.method}' needs θ in [0, 1] (the fraction of the step dt), got ${theta}; ` +
-        'pick the step that contains the output time.',
+      `Dense output of '${interp.method}' needs θ in [0, 1] (the fraction of the step dt), got ${theta}; ` + 'pick the step that contains the output time.',
     );
   }
   return interp.coefficients.map((row) => {

@@ -80,7 +80,18 @@ export const DEFAULT_MAX_STEPS = 10000;
 
 /** The keys of `SolveOptions`. */
 export const SOLVE_OPTION_KEYS: readonly (keyof SolveOptions)[] = [
-  'tspan', 'solver', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat', 'saveatMode', 'estimateStiffness', 'arithmetic',
+  'tspan',
+  'solver',
+  'rtol',
+  'atol',
+  'dt0',
+  'dtmin',
+  'dtmax',
+  'maxSteps',
+  'saveat',
+  'saveatMode',
+  'estimateStiffness',
+  'arithmetic',
 ];
 const KNOWN_KEYS: ReadonlySet<string> = new Set(SOLVE_OPTION_KEYS);
 
@@ -122,9 +133,7 @@ export function rejectUnknownKeys(opts: object, valid: Iterable<string>, who = '
   for (const key of Object.keys(opts)) {
     if (list.includes(key)) continue;
     const guess = closestKey(key, list);
-    throw new InvalidArgumentError(
-      `${who}Unknown option '${key}'${guess ? ` (did you mean '${guess}'?)` : ''}. Valid options: ${list.join(', ')}.`,
-    );
+    throw new InvalidArgumentError(`${who}Unknown option '${key}'${guess ? ` (did you mean '${guess}'?)` : ''}. Valid options: ${list.join(', ')}.`);
   }
 }
 
@@ -135,19 +144,14 @@ export function rejectUnknownKeys(opts: object, valid: Iterable<string>, who = '
  */
 export function resolveOptions(opts: SolveOptions = {}, knownKeys: ReadonlySet<string> = KNOWN_KEYS): ResolvedOptions {
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
-    throw new InvalidArgumentError(`Solver options must be an object such as {tspan: [0, 1], rtol: 1e-3}, got ${Array.isArray(opts) ? 'an array' : String(opts)}.`);
+    throw new InvalidArgumentError(
+      `Solver options must be an object such as {tspan: [0, 1], rtol: 1e-3}, got ${Array.isArray(opts) ? 'an array' : String(opts)}.`,
+    );
   }
   rejectUnknownKeys(opts, knownKeys);
   const tspan = opts.tspan ?? DEFAULT_TSPAN;
-  if (
-    !Array.isArray(tspan) ||
-    tspan.length !== 2 ||
-    !tspan.every((x) => typeof x === 'number' && Number.isFinite(x)) ||
-    tspan[0] === tspan[1]
-  ) {
-    throw new InvalidArgumentError(
-      `Option 'tspan' must be two finite, distinct numbers [t0, t1], got ${JSON.stringify(tspan)}.`,
-    );
+  if (!Array.isArray(tspan) || tspan.length !== 2 || !tspan.every((x) => typeof x === 'number' && Number.isFinite(x)) || tspan[0] === tspan[1]) {
+    throw new InvalidArgumentError(`Option 'tspan' must be two finite, distinct numbers [t0, t1], got ${JSON.stringify(tspan)}.`);
   }
   const [t0, t1] = tspan;
   const direction: 1 | -1 = t1 > t0 ? 1 : -1;

@@ -18,9 +18,7 @@ export function isSolverName(name: unknown): name is SolverName {
 /** The tableau for a solver name; throws with the list of valid names otherwise. */
 export function getTableau(name: string): ButcherTableau {
   if (!isSolverName(name)) {
-    throw new InvalidArgumentError(
-      `Unknown solver '${String(name)}'. Valid solvers: ${SOLVER_NAMES.map((n) => `'${n}'`).join(', ')}.`,
-    );
+    throw new InvalidArgumentError(`Unknown solver '${String(name)}'. Valid solvers: ${SOLVER_NAMES.map((n) => `'${n}'`).join(', ')}.`);
   }
   return TABLEAUS[name];
 }

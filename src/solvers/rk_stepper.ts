@@ -37,11 +37,19 @@ export function rkStages(
   const g: tf.Tensor[] = [y];
   const k: tf.Tensor[] = [k1 ?? f(t, y)];
   for (let i = 1; i < s; i++) {
-    const gi = arith.combine(y, tab.a[i].map((aij, j): Term => [dt * aij, k[j]]));
+    const gi = arith.combine(
+      y,
+      tab.a[i].map((aij, j): Term => [dt * aij, k[j]]),
+    );
     g.push(gi);
     k.push(f(t + tab.c[i] * dt, gi));
   }
-  const y1 = tab.fsal ? g[s - 1] : arith.combine(y, tab.b.map((bj, j): Term => [dt * bj, k[j]]));
+  const y1 = tab.fsal
+    ? g[s - 1]
+    : arith.combine(
+        y,
+        tab.b.map((bj, j): Term => [dt * bj, k[j]]),
+      );
   return { g, k, y1 };
 }
 
@@ -133,8 +141,14 @@ export function rkStepper(tab: ButcherTableau, arith: StateArithmetic): Stepper<
         }
         if (stiff && request.stiffness) {
           const [p, q] = stiff;
-          const num = arith.rms([[1, k[q]], [-1, k[p]]]);
-          const den = arith.rms([[1, g[q]], [-1, g[p]]]);
+          const num = arith.rms([
+            [1, k[q]],
+            [-1, k[p]],
+          ]);
+          const den = arith.rms([
+            [1, g[q]],
+            [-1, g[p]],
+          ]);
           stiffness = stiffnessRatio(num, den, () => arith.rms([[1, g[q]]]));
         }
         // FSAL: k_s = f(t + dt, y1) is the next step's k_1.
@@ -201,11 +215,15 @@ export function rkStepTensor(
   }
   if (want.stiffness && tab.stiffnessStages) {
     const [p, q] = tab.stiffnessStages;
-    const num = rmsTensor([[1, k[q]], [-1, k[p]]]);
-    const den = rmsTensor([[1, g[q]], [-1, g[p]]]);
-    const active =
-      want.stiffnessActive ??
-      stiffnessRatio(num.dataSync()[0], den.dataSync()[0], () => rmsTensor([[1, g[q]]]).dataSync()[0]) !== 0;
+    const num = rmsTensor([
+      [1, k[q]],
+      [-1, k[p]],
+    ]);
+    const den = rmsTensor([
+      [1, g[q]],
+      [-1, g[p]],
+    ]);
+    const active = want.stiffnessActive ?? stiffnessRatio(num.dataSync()[0], den.dataSync()[0], () => rmsTensor([[1, g[q]]]).dataSync()[0]) !== 0;
     stiffness = active ? (tf.div(num, den) as tf.Scalar) : tf.scalar(0);
   }
   const dense = want.thetas ? denseValues(interpolantFor(tab), tab.name, { combine: combineTensor }, y, dt, k, want.thetas) : undefined;

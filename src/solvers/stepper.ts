@@ -90,16 +90,7 @@ export interface Stepper<Term, S> {
    */
   init(term: Term, t0: number, y0: tf.Tensor): { state: S; f0?: tf.Tensor };
   /** Initial step size magnitude when the user gave no `dt0` (may call the term; reuses `f0` when given). */
-  initialStep(
-    term: Term,
-    t0: number,
-    y0: tf.Tensor,
-    f0: tf.Tensor | undefined,
-    direction: 1 | -1,
-    tol: Tolerances,
-    dtmin: number,
-    dtmax: number,
-  ): number;
+  initialStep(term: Term, t0: number, y0: tf.Tensor, f0: tf.Tensor | undefined, direction: 1 | -1, tol: Tolerances, dtmin: number, dtmax: number): number;
   /**
    * One attempt from (t, y) with signed step dt. Must not dispose `y` or `state`. `request` (absent:
    * nothing beyond y1 and the error) asks for the dense output and the stiffness estimate.

@@ -57,10 +57,7 @@ function fail(name: string, what: string): never {
  * Order conditions for explicit RK methods up to order 5 (the 17 rooted trees), as residuals
  * (b·Φ(tree) − 1/γ(tree)). Used to check that coefficients typed in as data match the order they claim.
  */
-export function orderConditionResiduals(
-  t: Pick<TableauSpec, 'a' | 'b' | 'c'>,
-  upToOrder: number,
-): number[] {
+export function orderConditionResiduals(t: Pick<TableauSpec, 'a' | 'b' | 'c'>, upToOrder: number): number[] {
   const s = t.c.length;
   type V = number[];
   const c: V = t.c.slice();

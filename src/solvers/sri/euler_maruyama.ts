@@ -31,7 +31,10 @@ export function eulerMaruyamaStep(f: DriftFn, g: DiffusionFn, t: number, y: tf.T
   const y1 = tf.tidy(() => {
     const drift = f(t, y);
     const diffusion = g(t, y);
-    for (const [what, out] of [['drift', drift], ['diffusion', diffusion]] as const) {
+    for (const [what, out] of [
+      ['drift', drift],
+      ['diffusion', diffusion],
+    ] as const) {
       if (!sameShape(out.shape, y.shape)) {
         throw new InvalidArgumentError(
           `eulerMaruyamaStep: the ${what} returned shape [${out.shape}] for a state of shape [${y.shape}]; it must return one value per state element.`,

@@ -56,7 +56,17 @@ export const SDE_DEFAULT_ATOL = 1e-2;
 
 /** The keys of `SdeSolveOptions`. */
 export const SDE_SOLVE_OPTION_KEYS: readonly (keyof SdeSolveOptions)[] = [
-  'tspan', 'solver', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat', 'seed', 'brownian',
+  'tspan',
+  'solver',
+  'rtol',
+  'atol',
+  'dt0',
+  'dtmin',
+  'dtmax',
+  'maxSteps',
+  'saveat',
+  'seed',
+  'brownian',
 ];
 const SHARED_KEYS: ReadonlySet<string> = new Set<keyof SolveOptions>(['tspan', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat']);
 
@@ -95,9 +105,7 @@ export function resolveSdeOptions(opts: SdeSolveOptions = {}): SdeResolvedOption
       throw new InvalidArgumentError(`Option 'brownian' must be a BrownianTree (from brownianTree({seed, t0, t1, shape})), got ${typeof brownian}.`);
     }
     if (seed !== undefined) {
-      throw new InvalidArgumentError(
-        `Give either 'seed' or 'brownian', not both: the Brownian tree already has its seed (${brownian.seed}).`,
-      );
+      throw new InvalidArgumentError(`Give either 'seed' or 'brownian', not both: the Brownian tree already has its seed (${brownian.seed}).`);
     }
     if (brownian.t0 > t0 || brownian.t1 < t1) {
       throw new InvalidArgumentError(

@@ -64,9 +64,7 @@ export function isSdeSolverName(name: unknown): name is SdeSolverName {
 /** The method for an SDE solver name; throws `InvalidArgumentError` listing the valid names otherwise. */
 export function getSdeMethod(name: unknown): SdeMethod {
   if (!isSdeSolverName(name)) {
-    throw new InvalidArgumentError(
-      `Unknown SDE solver '${String(name)}'. Valid SDE solvers: ${SDE_SOLVER_NAMES.map((n) => `'${n}'`).join(', ')}.`,
-    );
+    throw new InvalidArgumentError(`Unknown SDE solver '${String(name)}'. Valid SDE solvers: ${SDE_SOLVER_NAMES.map((n) => `'${n}'`).join(', ')}.`);
   }
   return METHODS[name];
 }

@@ -99,13 +99,7 @@ function brownianFor(o: SdeResolvedOptions, y0: tf.Tensor): BrownianTree {
  * the discrete adjoint, which replays accepted step j from `stepStates[j]`, `stats.t[j]`, `stats.dt[j]` and
  * the increments the returned `brownian` gives for that interval).
  */
-export function solveSDEResolved(
-  f: VectorField,
-  g: VectorField,
-  y0: tf.Tensor,
-  o: SdeResolvedOptions,
-  keepStepStates = false,
-): SdeIntegrateResult {
+export function solveSDEResolved(f: VectorField, g: VectorField, y0: tf.Tensor, o: SdeResolvedOptions, keepStepStates = false): SdeIntegrateResult {
   const stats = emptySdeStats();
   const term: SdeTerm = {
     drift: countedSdeField(f, 'drift', stats),

@@ -98,7 +98,10 @@ function checkArgs(tab: SriTableau, y: tf.Tensor, h: number, dW: tf.Tensor, dZ: 
   if (!(h > 0 && Number.isFinite(h))) {
     throw new InvalidArgumentError(`sriStep('${tab.name}'): h = ${h}; the step size must be a finite number > 0 (integrate forward in time).`);
   }
-  for (const [label, x] of [['dW', dW], ['dZ', dZ]] as const) {
+  for (const [label, x] of [
+    ['dW', dW],
+    ['dZ', dZ],
+  ] as const) {
     if (!sameShape(x.shape, y.shape)) {
       throw new InvalidArgumentError(
         `sriStep('${tab.name}'): ${label} has shape [${x.shape}] but y has shape [${y.shape}]; pass one increment per state element (diagonal noise).`,
@@ -201,7 +204,10 @@ export function sriStep(
       const kq = k[q] as tf.Tensor;
       const Hp = H0[p] as tf.Tensor;
       const Hq = H0[q] as tf.Tensor;
-      const num = rmsTensor([[1, kq], [-1, kp]]);
+      const num = rmsTensor([
+        [1, kq],
+        [-1, kp],
+      ]);
       const dH = tf.sub(Hq, Hp);
       const denMs = tf.mean(tf.square(dH)) as tf.Scalar;
       const reliable = want.stiffnessReliable
@@ -217,6 +223,6 @@ export function sriStep(
   let n = 1;
   const error = wantError ? (out[n++] as tf.Scalar) : undefined;
   const stiffness = stiff ? (out[n++] as tf.Scalar) : undefined;
-  const stiffnessReliable = stiff ? (out[n++] as tf.Scalar) : undefined;
+  const stiffnessReliable = stiff ? (out[n] as tf.Scalar) : undefined;
   return { y1: out[0], error, stiffness, stiffnessReliable };
 }

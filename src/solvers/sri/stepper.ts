@@ -46,9 +46,7 @@ export interface StepNoise {
  */
 export function stepNoise(brownian: BrownianTree, t: number, h: number, shape: number[], withDZ: boolean): StepNoise {
   if (!(h > 0)) {
-    throw new InvalidArgumentError(
-      `SDE steps run forward in time only, got a step dt=${h} from t=${t}: give tspan as [t0, t1] with t0 < t1.`,
-    );
+    throw new InvalidArgumentError(`SDE steps run forward in time only, got a step dt=${h} from t=${t}: give tspan as [t0, t1] with t0 < t1.`);
   }
   const size = shape.reduce((a, b) => a * b, 1);
   if (brownian.size !== size) {
@@ -97,9 +95,7 @@ export function sriStepper(tab: SriTableau): Stepper<SdeTerm, SriState> {
       try {
         const r = sriStep(tab, term.drift, term.diffusion, t, y, dt, dW, dZ as tf.Tensor, tol, { error: true, stiffness: hasStiffness });
         y1 = r.y1;
-        const packed = tf.tidy(() =>
-          tf.stack([r.error as tf.Scalar, r.stiffness ?? tf.scalar(0), tf.cast(tf.all(tf.isFinite(r.y1)), 'float32')]),
-        );
+        const packed = tf.tidy(() => tf.stack([r.error as tf.Scalar, r.stiffness ?? tf.scalar(0), tf.cast(tf.all(tf.isFinite(r.y1)), 'float32')]));
         tf.dispose([r.error, r.stiffness, r.stiffnessReliable]);
         const v = packed.dataSync();
         packed.dispose();

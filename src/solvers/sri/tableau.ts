@@ -120,9 +120,7 @@ const square = (x: Vec): number[] => x.map((xi) => xi * xi);
  * `checkSRIOrder` checks), as residuals lhs − rhs. Vectors are products with e = (1, …, 1); squares
  * are elementwise. Conditions 1–5 give order 0.5, 6–9 order 1, 10–25 order 1.5.
  */
-export function sriOrderConditions(
-  t: Pick<SriTableauSpec, 'A0' | 'A1' | 'B0' | 'B1' | 'alpha' | 'beta1' | 'beta2' | 'beta3' | 'beta4'>,
-): SriOrderCondition[] {
+export function sriOrderConditions(t: Pick<SriTableauSpec, 'A0' | 'A1' | 'B0' | 'B1' | 'alpha' | 'beta1' | 'beta2' | 'beta3' | 'beta4'>): SriOrderCondition[] {
   const e = t.alpha.map(() => 1);
   const A0e = matVec(t.A0, e);
   const A1e = matVec(t.A1, e);
@@ -190,10 +188,22 @@ export function defineSriTableau(spec: SriTableauSpec): SriTableau {
   const s = spec.alpha.length;
   if (s < 1) fail(name, 'no stages');
   if (spec.order !== 1.5) fail(name, `strong order ${spec.order} is not supported (only SRI methods of order 1.5 are checked)`);
-  for (const [label, v] of [['c0', spec.c0], ['c1', spec.c1], ['beta1', spec.beta1], ['beta2', spec.beta2], ['beta3', spec.beta3], ['beta4', spec.beta4]] as const) {
+  for (const [label, v] of [
+    ['c0', spec.c0],
+    ['c1', spec.c1],
+    ['beta1', spec.beta1],
+    ['beta2', spec.beta2],
+    ['beta3', spec.beta3],
+    ['beta4', spec.beta4],
+  ] as const) {
     if (v.length !== s) fail(name, `${label} has ${v.length} entries for ${s} stages`);
   }
-  for (const [label, M] of [['A0', spec.A0], ['A1', spec.A1], ['B0', spec.B0], ['B1', spec.B1]] as const) {
+  for (const [label, M] of [
+    ['A0', spec.A0],
+    ['A1', spec.A1],
+    ['B0', spec.B0],
+    ['B1', spec.B1],
+  ] as const) {
     checkLowerTriangular(name, label, M, s);
   }
   checkRowSums(name, 'A0', spec.A0, spec.c0, 'c0');
@@ -218,17 +228,14 @@ export function defineSriTableau(spec: SriTableauSpec): SriTableau {
     }
   }
   const driftPlan = stagePlan(
-    spec.alpha.map(
-      (a, j) => a !== 0 || j < errorDriftStages || (stiff !== undefined && stiff.includes(j)) || feedsLater(spec.A0, j) || feedsLater(spec.A1, j),
-    ),
+    spec.alpha.map((a, j) => a !== 0 || j < errorDriftStages || (stiff !== undefined && stiff.includes(j)) || feedsLater(spec.A0, j) || feedsLater(spec.A1, j)),
     spec.A0,
     spec.B0,
     spec.c0,
   );
   const diffusionPlan = stagePlan(
     spec.alpha.map(
-      (_, j) =>
-        spec.beta1[j] !== 0 || spec.beta2[j] !== 0 || spec.beta3[j] !== 0 || spec.beta4[j] !== 0 || feedsLater(spec.B0, j) || feedsLater(spec.B1, j),
+      (_, j) => spec.beta1[j] !== 0 || spec.beta2[j] !== 0 || spec.beta3[j] !== 0 || spec.beta4[j] !== 0 || feedsLater(spec.B0, j) || feedsLater(spec.B1, j),
     ),
     spec.A1,
     spec.B1,

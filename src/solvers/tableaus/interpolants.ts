@@ -62,7 +62,10 @@ export const dopri5Interpolant = defineInterpolant(dopri5, {
 export const bosh3Interpolant = defineInterpolant(bosh3, {
   order: 3,
   source: 'cubic Hermite interpolation on the step (as in Bogacki & Shampine 1989)',
-  coefficients: hermiteFormRows(bosh3.b, bosh3.b.map(() => 0)),
+  coefficients: hermiteFormRows(
+    bosh3.b,
+    bosh3.b.map(() => 0),
+  ),
 });
 
 const INTERPOLANTS: Readonly<Record<string, Interpolant>> = Object.freeze({
