@@ -46,7 +46,9 @@ export const SPIRAL_DEFAULTS: SpiralSettings = {
   atol: 1e-6,
   hidden: 50,
   seed: 1,
-  lambdaError: 1,
+  // 1 before saveat was interpolated: with free steps the accepted E_j sit near 1 and λ = 1 overpowers
+  // the data loss (test loss ×25 at half the NFE); 0.1 keeps the fit (measured: 95% NFE, 96% test loss)
+  lambdaError: 0.1,
   lambdaErrorFinal: undefined,
   lambdaStiffness: 0.01,
   rmin: 1.9,
