@@ -61,6 +61,7 @@ import { loadMnist, mnistSizes, mnistTensors } from './lib/mnist';
 import { chartGrid, lineChart, LinePoint } from './lib/plots';
 import { TrainingProgress } from './lib/progress_bar';
 import { writeFileEnsuringDir, writeSvg } from './lib/render_svg';
+import { num } from './lib/cli';
 
 export type ModelKind = 'node' | 'nsde';
 export type RunName = 'vanilla' | 'error' | 'stiffness' | 'local';
@@ -583,12 +584,6 @@ const HELP = `Usage: npm run demo:mnist -- [options]
   --eval-count N                 test images evaluated after every epoch (the final figures use all --test images)
   --no-eval-every-epoch          skip the per-epoch test evaluation (faster; no accuracy/test-NFE curves)
   --backend wasm|cpu|tensorflow  --out DIR --seed N`;
-
-function num(v: string, key: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${key} must be a number, got '${v}'.`);
-  return n;
-}
 
 function lambda(v: string, key: string): Lambda {
   const [a, b] = v.split(',').map((x) => num(x, key));

@@ -21,6 +21,7 @@ import {
   nfeChart,
   observationTimes,
   resultsTable,
+  buildSpiralModel,
   SPIRAL_DEFAULTS,
   spiralInitialConditions,
   SpiralRunResult,
@@ -28,32 +29,13 @@ import {
   trajectoryPanels,
 } from './lib/spiral_shared';
 import { spiralTrajectories } from './lib/spiral_system';
+import { num } from './lib/cli';
 
 export const RUN_NAMES = ['vanilla', 'error', 'stiffness', 'both'] as const;
 
 export interface Settings extends SpiralSettings {
   runs: string[];
   out: string;
-}
-
-function buildModel(s: Settings, ts: number[], regularizers: SolverRegularizer[]): tfl.Sequential {
-  return tfl.sequential({
-    layers: [
-      neuralODE({
-        inputShape: [2],
-        tspan: [0, s.T],
-        saveat: ts,
-        rtol: s.rtol,
-        atol: s.atol,
-        regularizers,
-        vectorField: [
-          power({ exponent: 3 }),
-          tfl.layers.dense({ units: s.hidden, activation: 'tanh', kernelInitializer: tfl.initializers.glorotUniform({ seed: s.seed }) }),
-          tfl.layers.dense({ units: 2, kernelInitializer: tfl.initializers.glorotUniform({ seed: s.seed + 1 }) }),
-        ],
-      }),
-    ],
-  });
 }
 
 type RunResult = SpiralRunResult;
@@ -68,7 +50,7 @@ async function run(
   s: Settings,
   data: { xTr: tf.Tensor; yTr: tf.Tensor; xTe: tf.Tensor; yTe: tf.Tensor; ts: number[] },
 ): Promise<RunResult> {
-  const model = buildModel(s, data.ts, regularizers);
+  const model = buildSpiralModel({ neuralODE, power }, s, data.ts, regularizers);
   model.compile({ optimizer: tf.train.adam(s.lr), loss: 'meanSquaredError' });
   const bar = new TrainingProgress(name.padEnd(10), s.epochs);
   const nfe = nfeLogger();
@@ -129,12 +111,6 @@ const HELP = `Usage: npm run demo -- [options]
   --rmin X --rmax X --theta X                  initial conditions: radius range, angle range ±theta
   --runs vanilla,error,stiffness,both
   --backend wasm|cpu|tensorflow --out DIR`;
-
-function num(v: string, key: string): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new Error(`--${key} must be a number, got '${v}'.`);
-  return n;
-}
 
 /** Settings from command-line arguments (node:util parseArgs; unknown options are errors). */
 export function settingsFromArgs(argv: string[]): { settings: Settings; backend: string | undefined; help: boolean } {

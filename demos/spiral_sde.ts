@@ -22,6 +22,7 @@ import { epochChart } from './lib/plots';
 import { TrainingProgress } from './lib/progress_bar';
 import { writeFileEnsuringDir, writeSvg } from './lib/render_svg';
 import { MomentSeries, momentBands } from './lib/sde_plots';
+import { num } from './lib/cli';
 
 export const RUN_NAMES = ['vanilla', 'error'] as const;
 
@@ -248,12 +249,6 @@ const HELP = `Usage: npm run demo:sde -- [options]
   --lambda-error X             λ of the error-estimate regularizer (sum aggregation)
   --hidden N --times N
   --runs vanilla,error --backend wasm|cpu|tensorflow --out DIR`;
-
-function num(v: string, key: string): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new Error(`--${key} must be a number, got '${v}'.`);
-  return n;
-}
 
 export function settingsFromArgs(argv: string[]): { settings: Settings; backend: string | undefined; help: boolean } {
   const str = { type: 'string' } as const;

@@ -22,6 +22,7 @@ import embed, { type Result as EmbedResult } from 'vega-embed';
 import type { TopLevelSpec } from 'vega-lite';
 import { countNFE, errorEstimate, neuralODE, nfeLogger, power, solve } from 'tfjs-neural-de';
 import {
+  buildSpiralModel,
   comparisonLines,
   lossChart,
   nfeChart,
@@ -157,26 +158,6 @@ function spiralTruth(y0: number[][], ts: number[]): tf.Tensor3D {
       atol: 1e-9,
     });
     return tf.stack(ys, 1) as tf.Tensor3D;
-  });
-}
-
-function buildModel(s: SpiralSettings, ts: number[], regularizers: Regularizer[]): tfl.Sequential {
-  return tfl.sequential({
-    layers: [
-      neuralODE({
-        inputShape: [2],
-        tspan: [0, s.T],
-        saveat: ts,
-        rtol: s.rtol,
-        atol: s.atol,
-        regularizers,
-        vectorField: [
-          power({ exponent: 3 }),
-          tfl.layers.dense({ units: s.hidden, activation: 'tanh', kernelInitializer: tfl.initializers.glorotUniform({ seed: s.seed }) }),
-          tfl.layers.dense({ units: 2, kernelInitializer: tfl.initializers.glorotUniform({ seed: s.seed + 1 }) }),
-        ],
-      }),
-    ],
   });
 }
 
@@ -319,7 +300,7 @@ async function train(): Promise<void> {
   };
   session = sess;
   for (const spec of specs) {
-    const model = buildModel(s, ts, spec.regularizers());
+    const model = buildSpiralModel({ neuralODE, power }, s, ts, spec.regularizers());
     const optimizer = tf.train.adam(s.lr);
     model.compile({ optimizer, loss: 'meanSquaredError' });
     const initialTrainLoss = await mse(model, sess.xTr, sess.yTr);

@@ -1,9 +1,12 @@
 /**
  * What the spiral demo in Node (`demos/spiral.ts`) and the browser page (`demos/browser/`) share:
- * default settings, the data's initial conditions, the results table and the charts. It uses
- * tfjs-core only (no Node module, no DOM, not the package itself), so both can import it.
+ * default settings, the data's initial conditions, the model, the results table and the charts. It
+ * uses tfjs only (no Node module, no DOM); the package's functions are passed in (the Node demo takes
+ * them from src/, the page from the installed package), so both can import it.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { neuralODE, power, SolverRegularizer } from '../../src';
 import type { TopLevelSpec } from 'vega-lite';
 import { chartGrid, epochChart, trajectoryChart } from './plots';
 
@@ -158,4 +161,31 @@ export function lossChart(results: SpiralRunResult[], size: { width?: number; he
     results.map((r) => ({ name: r.name, values: r.lossHistory })),
     { title: 'Training loss (data + penalty)', xLabel: 'epoch', yLabel: 'loss', logY: true, ...size },
   );
+}
+
+/** The package functions the spiral model is built from. */
+export interface SpiralModelApi {
+  neuralODE: typeof neuralODE;
+  power: typeof power;
+}
+
+/** The spiral NODE: y ↦ W2·tanh(W1·y³ + b1) + b2, solved over [0, T] and output at `ts`. */
+export function buildSpiralModel(api: SpiralModelApi, s: SpiralSettings, ts: number[], regularizers: SolverRegularizer[]): tfl.Sequential {
+  return tfl.sequential({
+    layers: [
+      api.neuralODE({
+        inputShape: [2],
+        tspan: [0, s.T],
+        saveat: ts,
+        rtol: s.rtol,
+        atol: s.atol,
+        regularizers,
+        vectorField: [
+          api.power({ exponent: 3 }),
+          tfl.layers.dense({ units: s.hidden, activation: 'tanh', kernelInitializer: tfl.initializers.glorotUniform({ seed: s.seed }) }),
+          tfl.layers.dense({ units: 2, kernelInitializer: tfl.initializers.glorotUniform({ seed: s.seed + 1 }) }),
+        ],
+      }),
+    ],
+  });
 }
