@@ -18,7 +18,6 @@ import { ResolvedOptions } from '../solvers/options';
 import { randomSeed, resolveSdeOptions, SdeResolvedOptions, SdeSolveOptions } from '../solvers/sri/options';
 import { getSdeMethod, SdeMethod, sdeStepper } from '../solvers/sri/registry';
 import { countedSdeField, emptySdeStats, SdeSolveStats } from '../solvers/sri/solve_sde';
-import { sdeReplay } from '../solvers/sri/replay';
 import { SdeTerm } from '../solvers/sri/stepper';
 import { checkTimeDependent, DELayer, DELayerStats, SolveInfo, splitLayerArgs } from './de_layer';
 import { LayerStack, SerializedLayer } from './vector_field';
@@ -66,7 +65,7 @@ function sdeSystem(
   nextPath: (x: tf.Tensor) => BrownianTree,
 ): AdjointSystem<SdeTerm, BrownianTree> {
   return {
-    stepper: () => ({ ...sdeStepper(o.solver), replay: sdeReplay(getSdeMethod(o.solver)) }),
+    stepper: () => sdeStepper(o.solver),
     begin: nextPath,
     newStats: emptySdeStats,
     term: (path, _params, stats) => ({

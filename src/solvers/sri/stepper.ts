@@ -111,6 +111,19 @@ export function sriStepper(tab: SriTableau): Stepper<SdeTerm, SriState> {
       }
     },
 
+    // The discrete adjoint's differentiable replay: the same step, re-querying the same increments
+    // (the path returns identical values for the same interval), reusing the forward stiffness decision.
+    replay(term, t, y, dt, tol, want) {
+      const { dW, dZ } = stepNoise(term.brownian, t, dt, y.shape, true);
+      const reliable = want.stiffness && want.stiffnessActive !== undefined ? tf.scalar(want.stiffnessActive, 'bool') : undefined;
+      const r = sriStep(tab, term.drift, term.diffusion, t, y, dt, dW, dZ as tf.Tensor, tol, {
+        error: want.error,
+        stiffness: want.stiffness,
+        stiffnessReliable: reliable,
+      });
+      return { y1: r.y1, error: r.error, stiffness: r.stiffness };
+    },
+
     disposeState: () => undefined,
     allFinite,
   };
@@ -144,6 +157,10 @@ export function eulerMaruyamaStepper(): Stepper<SdeTerm, SriState> {
       } finally {
         dW.dispose();
       }
+    },
+
+    replay(term, t, y, dt) {
+      return eulerMaruyamaStep(term.drift, term.diffusion, t, y, dt, stepNoise(term.brownian, t, dt, y.shape, false).dW);
     },
 
     disposeState: () => undefined,
