@@ -57,12 +57,11 @@ import {
   SolverRegularizer,
   stiffness,
 } from '../src';
-import { chooseBackend } from './lib/backend';
 import { loadMnist, mnistSizes, mnistTensors } from './lib/mnist';
 import { chartGrid, lineChart, LinePoint } from './lib/plots';
 import { TrainingProgress } from './lib/progress_bar';
 import { writeFileEnsuringDir, writeSvg } from './lib/render_svg';
-import { num } from './lib/cli';
+import { num, startDemo } from './lib/cli';
 
 export type ModelKind = 'node' | 'nsde';
 export type RunName = 'vanilla' | 'error' | 'stiffness' | 'local';
@@ -694,12 +693,9 @@ export function settingsFromArgs(argv: string[]): { settings: Settings; backend:
 }
 
 async function main(): Promise<void> {
-  const { settings: s, backend: requested, help } = settingsFromArgs(process.argv.slice(2));
-  if (help) {
-    console.log(HELP);
-    return;
-  }
-  const backend = await chooseBackend(requested);
+  const started = await startDemo(settingsFromArgs, HELP);
+  if (!started) return;
+  const { settings: s, backend } = started;
   const sizes = mnistSizes();
   if (s.nTrain > sizes.train || s.nTest > sizes.test) {
     throw new Error(`The installed MNIST has ${sizes.train} train / ${sizes.test} test images; asked for ${s.nTrain} / ${s.nTest}.`);

@@ -12,7 +12,6 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import * as path from 'path';
 import { parseArgs } from 'node:util';
 import { anneal, countNFE, errorEstimate, neuralODE, nfeLogger, power, SolverRegularizer, stiffness } from '../src';
-import { chooseBackend } from './lib/backend';
 import { TrainingProgress } from './lib/progress_bar';
 import { writeFileEnsuringDir, writeSvg } from './lib/render_svg';
 import {
@@ -29,7 +28,7 @@ import {
   trajectoryPanels,
 } from './lib/spiral_shared';
 import { spiralTrajectories } from './lib/spiral_system';
-import { num } from './lib/cli';
+import { num, startDemo } from './lib/cli';
 
 export const RUN_NAMES = ['vanilla', 'error', 'stiffness', 'both'] as const;
 
@@ -176,12 +175,9 @@ export function settingsFromArgs(argv: string[]): { settings: Settings; backend:
 }
 
 async function main(): Promise<void> {
-  const { settings: s, backend: requested, help } = settingsFromArgs(process.argv.slice(2));
-  if (help) {
-    console.log(HELP);
-    return;
-  }
-  const backend = await chooseBackend(requested);
+  const started = await startDemo(settingsFromArgs, HELP);
+  if (!started) return;
+  const { settings: s, backend } = started;
   console.log(
     `tfjs-neural-de spiral demo: backend ${backend}, ${s.epochs} epochs, ${s.nTrain} train / ${s.nTest} test trajectories, tsit5 rtol=${s.rtol} atol=${s.atol}`,
   );

@@ -17,12 +17,11 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import * as path from 'path';
 import { parseArgs } from 'node:util';
 import { errorEstimate, neuralSDE, NeuralSDE, power, solveSDE, SolverRegularizer } from '../src';
-import { chooseBackend } from './lib/backend';
 import { epochChart } from './lib/plots';
 import { TrainingProgress } from './lib/progress_bar';
 import { writeFileEnsuringDir, writeSvg } from './lib/render_svg';
 import { MomentSeries, momentBands } from './lib/sde_plots';
-import { num } from './lib/cli';
+import { num, startDemo } from './lib/cli';
 
 export const RUN_NAMES = ['vanilla', 'error'] as const;
 
@@ -304,12 +303,9 @@ export function settingsFromArgs(argv: string[]): { settings: Settings; backend:
 }
 
 async function main(): Promise<void> {
-  const { settings: s, backend: requested, help } = settingsFromArgs(process.argv.slice(2));
-  if (help) {
-    console.log(HELP);
-    return;
-  }
-  const backend = await chooseBackend(requested);
+  const started = await startDemo(settingsFromArgs, HELP);
+  if (!started) return;
+  const { settings: s, backend } = started;
   console.log(
     `tfjs-neural-de spiral SDE demo: backend ${backend}, ${s.iters} iterations × ${s.paths} paths, SOSRI rtol=atol=${s.tol}, λ_E=${s.lambdaError} (sum)${s.quick ? ' (quick)' : ''}`,
   );
