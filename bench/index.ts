@@ -7,7 +7,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { runAdjointBench } from './adjoint';
 import { runSdeBench } from './sde';
+import { runMlpGridBench } from './mlp_grid';
+import { runMnistBatchBench } from './mnist_batch';
 import { runSolverBench } from './solver';
+import { runSpiralTrainBench } from './spiral_train';
 import { BenchOptions, fmt, now, parseArgs } from './util';
 
 interface Section {
@@ -18,6 +21,9 @@ interface Section {
 const SECTIONS: Section[] = [
   { name: 'solver', run: runSolverBench },
   { name: 'adjoint', run: runAdjointBench },
+  { name: 'spiral-train', run: runSpiralTrainBench },
+  { name: 'mlp-grid', run: runMlpGridBench },
+  { name: 'mnist-batch', run: runMnistBatchBench },
   { name: 'sde', run: runSdeBench },
 ];
 

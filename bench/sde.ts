@@ -16,93 +16,24 @@
  * Ratios ours/torchsde are reported on the min (fastest run of all rounds on each side) and on the
  * median (median of the per-round medians).
  */
-import { spawnSync } from 'child_process';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { BrownianTree, neuralSDE, NeuralSDE, sosri } from '../src';
 import { eulerMaruyamaStep } from '../src/solvers/sri/euler_maruyama';
 import { sriStep } from '../src/solvers/sri/step';
 import { stepNoise } from '../src/solvers/sri/stepper';
+import { denseWeights, fingerprint, Fingerprint, Linear, linearUniform, mulberry32, peerAvailable, runPeerScript } from './peer';
 import { BackendName, BenchOptions, fmt, measure, measureInterleaved, median, printTable, useBackend } from './util';
 
 const BATCH = 64;
 const DIM = 2;
 const HIDDEN = 32;
 const SEED = 0;
-const PEER_DIR = path.resolve(__dirname, '..', '..', 'shared', 'peers');
-
-// ---------------------------------------------------------------------------------------------
-// The peer's portable randomness (_common.py), ported: Mulberry32 + PyTorch-style uniform init
-// ---------------------------------------------------------------------------------------------
-
-/** mulberry32, as in _common.py (and the usual JavaScript version). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t = (t + Math.imul(t ^ (t >>> 7), t | 61)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** One nn.Linear(in, out) initialised like `init_linear_uniform`: weight (out, in) row-major, then bias. */
-interface Linear {
-  inF: number;
-  outF: number;
-  /** (out, in) row-major, float32-rounded. */
-  weight: number[];
-  bias: number[];
-}
-
-function linear(rng: () => number, inF: number, outF: number): Linear {
-  const b = 1 / Math.sqrt(inF);
-  const draw = (n: number): number[] => Array.from({ length: n }, () => Math.fround(-b + 2 * b * rng()));
-  const weight = draw(outF * inF);
-  return { inF, outF, weight, bias: draw(outF) };
-}
 
 /** f1, f2, g1, g2 in the peer's order (`for lin in (self.f1, self.f2, self.g1, self.g2)`). */
 export function peerWeights(seed = SEED): Linear[] {
   const rng = mulberry32(seed);
-  return [linear(rng, DIM, HIDDEN), linear(rng, HIDDEN, DIM), linear(rng, DIM, HIDDEN), linear(rng, HIDDEN, DIM)];
-}
-
-/** `r(x, digits)` of _common.py: round to `digits` significant digits. */
-function sig(x: number, digits: number): number {
-  return x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(digits));
-}
-
-export interface Fingerprint {
-  n_params: number;
-  sum: number;
-  sum_abs: number;
-  first: number[];
-}
-
-/** `param_fingerprint` of _common.py over the parameters in module order (f1.W, f1.b, f2.W, ...). */
-export function fingerprint(lins: Linear[]): Fingerprint {
-  const flat = lins.flatMap((l) => [...l.weight, ...l.bias]);
-  return {
-    n_params: flat.length,
-    sum: sig(
-      flat.reduce((s, v) => s + v, 0),
-      10,
-    ),
-    sum_abs: sig(
-      flat.reduce((s, v) => s + Math.abs(v), 0),
-      10,
-    ),
-    first: flat.slice(0, 3).map((v) => sig(v, 8)),
-  };
-}
-
-/** tfjs dense [kernel (in, out), bias] from a PyTorch-layout Linear. */
-function denseWeights(l: Linear): tf.Tensor[] {
-  const k = new Float32Array(l.inF * l.outF);
-  for (let o = 0; o < l.outF; o++) for (let i = 0; i < l.inF; i++) k[i * l.outF + o] = l.weight[o * l.inF + i];
-  return [tf.tensor2d(k, [l.inF, l.outF]), tf.tensor1d(l.bias)];
+  return [linearUniform(rng, DIM, HIDDEN), linearUniform(rng, HIDDEN, DIM), linearUniform(rng, DIM, HIDDEN), linearUniform(rng, HIDDEN, DIM)];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,22 +255,9 @@ interface PeerResult {
   env: Record<string, unknown>;
 }
 
-function peerAvailable(): boolean {
-  return !!process.env.PEER_TORCHSDE;
-}
-
 function runPeer(quick: boolean): PeerResult {
-  const python = process.env.PYTHON ?? '/usr/bin/python3';
-  const args = ['sde_spiral.py', '--threads', '1', '--variants', VARIANTS.map((v) => v.peer).join(','), '--repeats', quick ? '3' : '5', '--seed', String(SEED)];
-  const r = spawnSync(python, args, { cwd: PEER_DIR, encoding: 'utf8', env: process.env, maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`peer failed (${python} ${args.join(' ')}): ${r.stderr || r.stdout}`);
-  const line = r.stdout
-    .trim()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .pop();
-  if (!line) throw new Error(`peer printed no JSON line:\n${r.stdout}`);
-  return JSON.parse(line) as PeerResult;
+  const args = ['--threads', '1', '--variants', VARIANTS.map((v) => v.peer).join(','), '--repeats', quick ? '3' : '5', '--seed', String(SEED)];
+  return runPeerScript<PeerResult>('sde_spiral.py', args);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,7 +286,7 @@ export async function runSdeBench(opts: BenchOptions): Promise<SdeBenchReport[]>
   const fp = fingerprint(lins);
   console.log(`\nneural SDE (sde_spiral.py's problem): batch ${BATCH}, state ${DIM}, hidden ${HIDDEN}, t ∈ [0, 1], loss mean(y(1)²)`);
   console.log(`weights: Mulberry32(${SEED}) → param_fingerprint ${JSON.stringify(fp)}`);
-  const withPeer = peerAvailable();
+  const withPeer = peerAvailable('PEER_TORCHSDE');
   if (!withPeer) console.log('(torchsde side skipped: set PEER_TORCHSDE as ../shared/peers/README.md says to run it alternately with ours)');
   const rounds = opts.quick ? 1 : 2;
   const cases = new Map<BackendName, OurCase[]>();

@@ -39,10 +39,22 @@ describe('regularizer values equal the recomputation from the per-step statistic
   afterAll(() => x.dispose());
 
   test.each([
-    ['errorEstimate sum', errorEstimate({ weight: 2 }), (E: number[], _S: number[], dt: number[]) => 2 * E.reduce((s, e, j) => s + e * Math.abs(dt[j]), 0)],
+    [
+      "errorEstimate sum, the paper's formula (saturation null)",
+      errorEstimate({ weight: 2, saturation: null }),
+      (E: number[], _S: number[], dt: number[]) => 2 * E.reduce((s, e, j) => s + e * Math.abs(dt[j]), 0),
+    ],
+    [
+      'errorEstimate sum, saturated at 1e-6 (E above it enters as r·(1 + ln(E/r)))',
+      errorEstimate({ weight: 2, saturation: 1e-6 }),
+      (E: number[], _S: number[], dt: number[]) => {
+        expect(E.some((e) => e > 1e-6)).toBe(true);
+        return 2 * E.reduce((s, e, j) => s + (e <= 1e-6 ? e : 1e-6 * (1 + Math.log(e / 1e-6))) * Math.abs(dt[j]), 0);
+      },
+    ],
     [
       'errorEstimate mean',
-      errorEstimate({ weight: 2, aggregation: 'mean' }),
+      errorEstimate({ weight: 2, aggregation: 'mean', saturation: null }),
       (E: number[], _S: number[], dt: number[]) => (2 * E.reduce((s, e, j) => s + e * Math.abs(dt[j]), 0)) / E.length,
     ],
     ['stiffness sum', stiffness({ weight: 0.5 }), (_E: number[], S: number[], dt: number[]) => 0.5 * S.reduce((s, v, j) => s + v * Math.abs(dt[j]), 0)],
@@ -85,18 +97,18 @@ describe('regularizer values equal the recomputation from the per-step statistic
     const baseSteps = plain.layer.lastStats!.nAccepted;
     plain.model.dispose();
 
-    const unbiased = new LocalErrorEstimateRegularizer({ weight: 3, sampling: 'unbiased', seed: 7 });
+    const unbiased = new LocalErrorEstimateRegularizer({ weight: 3, sampling: 'unbiased', seed: 7, saturation: null });
     const u = run(unbiased);
     const j = unbiased.lastStep;
     expect(u.value).toBeCloseTo(3 * u.E[j] * Math.abs(u.dt[j]), 5);
     expect(u.t[j]).toBeGreaterThan(0);
     expect(u.steps).toBeLessThanOrEqual(baseSteps + 2); // the split step (and at most one more)
     // seeded: the same seed samples the same time
-    const again = new LocalErrorEstimateRegularizer({ weight: 3, sampling: 'unbiased', seed: 7 });
+    const again = new LocalErrorEstimateRegularizer({ weight: 3, sampling: 'unbiased', seed: 7, saturation: null });
     const u2 = run(again);
     expect(u2.t[again.lastStep]).toBe(u.t[j]);
 
-    const biased = new LocalErrorEstimateRegularizer({ weight: 3, sampling: 'biased', seed: 1 });
+    const biased = new LocalErrorEstimateRegularizer({ weight: 3, sampling: 'biased', seed: 1, saturation: null });
     const b = run(biased);
     expect(b.steps).toBe(baseSteps);
     expect(b.value).toBeCloseTo(3 * b.E[biased.lastStep] * Math.abs(b.dt[biased.lastStep]), 5);
@@ -166,6 +178,53 @@ describe('regularizer gradients equal autodiff through the unrolled accepted ste
     expect(worst).toBeLessThan(tolerance);
     tf.dispose([x, R, gx, gxRef, ...Object.values(grads), ...Object.values(gRef)]);
     model.dispose();
+  });
+});
+
+describe("saturation: the penalty's slope in E_j is capped at r/E_j", () => {
+  test('φ is continuous with a continuous slope at r, increasing, and logarithmic above r', () => {
+    const r = 1e-3;
+    const E = tf.tensor1d([1e-5, 5e-4, 9.9e-4, 2e-3, 0.5, 1]);
+    const reg = errorEstimate({ saturation: r });
+    const phi = (e: tf.Tensor): tf.Scalar => reg.penalty({ error: e, dt: Array(e.size).fill(1) } as never);
+    const slopes = tf.grad(phi)(E).arraySync() as number[];
+    const want = [1, 1, 1, 0.5, 2e-3, 1e-3];
+    slopes.forEach((v, i) => expect(v).toBeCloseTo(want[i], 6));
+    const value = phi(E).dataSync()[0];
+    const wantValue = [1e-5, 5e-4, 9.9e-4].reduce((a, b) => a + b, 0) + [2e-3, 0.5, 1].reduce((a, e) => a + r * (1 + Math.log(e / r)), 0);
+    expect(value).toBeCloseTo(wantValue, 6);
+    // continuous at r
+    const near = tf.tensor1d([r * (1 - 1e-4)]);
+    const above = tf.tensor1d([r * (1 + 1e-4)]);
+    expect(Math.abs(phi(near).dataSync()[0] - phi(above).dataSync()[0])).toBeLessThan(3e-7 * r);
+    tf.dispose([E, near, above]);
+  });
+
+  test("in a one-step solve (E ≈ 1, as with dt0 = 1) the weight gradient is the paper formula's times r/E", () => {
+    // The cause of the divergence issue 11 found: λ·∇E grows with E, and E ≈ 0.5–1 when the first
+    // step is large. Saturation keeps the gradient at what it would be at E = r.
+    const x = tf.randomNormal([8, 2], 0, 1, 'float32', 11);
+    const grad = (saturation: number | null): { g: number[]; E: number } => {
+      const { model, layer } = modelWith([errorEstimate({ weight: 100, saturation })], { dt0: 1, rtol: 0.05, atol: 0.05 });
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const { value, grads } = tf.variableGrads(() => {
+        tf.dispose(model.apply(x, { training: true }) as tf.Tensor);
+        return layer.regularizationLoss();
+      }, vars);
+      const g = vars.flatMap((v) => Array.from(grads[v.name].dataSync()));
+      const s = layer.lastStats!;
+      expect(s.nAccepted).toBe(1);
+      tf.dispose([value, ...Object.values(grads)]);
+      model.dispose();
+      return { g, E: s.errorEstimate[0] };
+    };
+    const paper = grad(null);
+    const sat = grad(1e-3);
+    expect(paper.E).toBeGreaterThan(0.01);
+    const ratio = 1e-3 / paper.E;
+    const scale = Math.max(...paper.g.map((v) => Math.abs(v * ratio)));
+    sat.g.forEach((v, i) => expect(Math.abs(v - paper.g[i] * ratio)).toBeLessThan(1e-4 * scale));
+    x.dispose();
   });
 });
 
@@ -282,7 +341,7 @@ describe('the point of it all', () => {
       return { mse, nfe: nfePerCall };
     };
     const vanilla = await train(0);
-    const regularized = await train(1);
+    const regularized = await train(100);
     expect(regularized.nfe).toBeLessThanOrEqual(0.6 * vanilla.nfe);
     expect(regularized.mse).toBeLessThanOrEqual(1.1 * vanilla.mse);
     tf.dispose([x, M, y]);

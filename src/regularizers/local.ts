@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../solvers/errors';
-import { checkChoice, RegularizerInputs, SolverRegularizer } from './base';
+import { checkChoice, checkSaturation, DEFAULT_SATURATION, RegularizerInputs, saturate, saturationConfig, SolverRegularizer } from './base';
 import type { SolverEstimate } from './base';
 
 export interface LocalErrorEstimateArgs {
@@ -21,6 +21,8 @@ export interface LocalErrorEstimateArgs {
   sampling?: 'unbiased' | 'biased';
   /** Seed of the sampling generator. Default 0. */
   seed?: number;
+  /** As for `errorEstimate`: E above it enters logarithmically (default 1e-3; null = the paper's E·|dt|). */
+  saturation?: number | null;
 }
 
 /** mulberry32: a small seeded generator of uniform numbers in [0, 1). */
@@ -39,12 +41,14 @@ export class LocalErrorEstimateRegularizer extends SolverRegularizer {
   static className = 'LocalErrorEstimateRegularizer';
   readonly sampling: 'unbiased' | 'biased';
   readonly seed: number;
+  readonly saturation: number;
   private readonly random: () => number;
   /** Index of the step penalized in the last call to `penalty`. */
   lastStep = -1;
 
   constructor(args: LocalErrorEstimateArgs = {}) {
-    super(args, 'localErrorEstimate', ['weight', 'sampling', 'seed']);
+    super(args, 'localErrorEstimate', ['weight', 'sampling', 'seed', 'saturation']);
+    this.saturation = checkSaturation(args.saturation === undefined ? DEFAULT_SATURATION : args.saturation, 'localErrorEstimate');
     this.sampling = checkChoice(args.sampling ?? 'unbiased', ['unbiased', 'biased'] as const, "localErrorEstimate: 'sampling'");
     const seed = args.seed ?? 0;
     if (!Number.isInteger(seed)) throw new InvalidArgumentError(`localErrorEstimate: 'seed' must be an integer, got ${String(seed)}.`);
@@ -82,11 +86,11 @@ export class LocalErrorEstimateRegularizer extends SolverRegularizer {
       j = Math.min(dt.length - 1, Math.floor(this.random() * dt.length));
     }
     this.lastStep = j;
-    return tf.tidy(() => tf.reshape(tf.mul(tf.slice(error, j, 1), Math.abs(dt[j])), []) as tf.Scalar);
+    return tf.tidy(() => tf.reshape(tf.mul(saturate(tf.slice(error, j, 1), this.saturation), Math.abs(dt[j])), []) as tf.Scalar);
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), sampling: this.sampling, seed: this.seed };
+    return { ...super.getConfig(), sampling: this.sampling, seed: this.seed, saturation: saturationConfig(this.saturation) };
   }
 }
 tf.serialization.registerClass(LocalErrorEstimateRegularizer);

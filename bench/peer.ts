@@ -1,0 +1,113 @@
+/**
+ * The peer benchmarks' side (`../shared/peers/`, torchdiffeq and torchsde): their portable
+ * randomness ported bit for bit (Mulberry32, Box–Muller normals, sampling without replacement,
+ * PyTorch-style Linear initialisation, `param_fingerprint`), and a runner for their scripts.
+ *
+ * The peers run only when the environment points at them (PEER_TORCHDIFFEQ / PEER_TORCHSDE, and
+ * PYTHON, default /usr/bin/python3), as ../shared/peers/README.md describes.
+ */
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+
+export const PEER_DIR = path.resolve(__dirname, '..', '..', 'shared', 'peers');
+
+/** mulberry32, as in _common.py (and the usual JavaScript version): uniforms in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t = (t + Math.imul(t ^ (t >>> 7), t | 61)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `Mulberry32.normal`: Box–Muller, cosine branch only, two uniforms per draw. */
+export function normal(rng: () => number): number {
+  const u1 = 1 - rng();
+  const u2 = rng();
+  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+}
+
+/** `Mulberry32.sample_without_replacement(n, k)`: a partial Fisher–Yates shuffle of 0..n-1. */
+export function sampleWithoutReplacement(rng: () => number, n: number, k: number): number[] {
+  const arr = Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(rng() * (n - i));
+    [arr[i], arr[j]] = [arr[j], arr[i]];
+  }
+  return arr.slice(0, k);
+}
+
+/** One nn.Linear(in, out) in PyTorch's layout: weight (out, in) row-major, float32-rounded. */
+export interface Linear {
+  inF: number;
+  outF: number;
+  weight: number[];
+  bias: number[];
+}
+
+/** `init_linear_uniform`: weight then bias ~ U(±1/√fan_in). */
+export function linearUniform(rng: () => number, inF: number, outF: number): Linear {
+  const b = 1 / Math.sqrt(inF);
+  const draw = (n: number): number[] => Array.from({ length: n }, () => Math.fround(-b + 2 * b * rng()));
+  const weight = draw(outF * inF);
+  return { inF, outF, weight, bias: draw(outF) };
+}
+
+/** `init_linear_normal`: weight ~ N(0, std²), bias constant. */
+export function linearNormal(rng: () => number, inF: number, outF: number, std: number, bias = 0): Linear {
+  const weight = Array.from({ length: outF * inF }, () => Math.fround(std * normal(rng)));
+  return { inF, outF, weight, bias: new Array<number>(outF).fill(bias) };
+}
+
+/** tfjs dense weights [kernel (in, out), bias] from a PyTorch-layout Linear. */
+export function denseWeights(l: Linear): tf.Tensor[] {
+  const k = new Float32Array(l.inF * l.outF);
+  for (let o = 0; o < l.outF; o++) for (let i = 0; i < l.inF; i++) k[i * l.outF + o] = l.weight[o * l.inF + i];
+  return [tf.tensor2d(k, [l.inF, l.outF]), tf.tensor1d(l.bias)];
+}
+
+/** `r(x, digits)` of _common.py: round to `digits` significant digits. */
+function sig(x: number, digits: number): number {
+  return x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(digits));
+}
+
+export interface Fingerprint {
+  n_params: number;
+  sum: number;
+  sum_abs: number;
+  first: number[];
+}
+
+/** `param_fingerprint` of _common.py over the parameters in module order (l1.W, l1.b, l2.W, ...). */
+export function fingerprint(lins: readonly Linear[]): Fingerprint {
+  const flat = lins.flatMap((l) => [...l.weight, ...l.bias]);
+  const sum = (xs: number[]): number => xs.reduce((s, v) => s + v, 0);
+  return {
+    n_params: flat.length,
+    sum: sig(sum(flat), 10),
+    sum_abs: sig(sum(flat.map(Math.abs)), 10),
+    first: flat.slice(0, 3).map((v) => sig(v, 8)),
+  };
+}
+
+/** Whether the peer named by `envVar` (PEER_TORCHDIFFEQ or PEER_TORCHSDE) is configured. */
+export function peerAvailable(envVar: 'PEER_TORCHDIFFEQ' | 'PEER_TORCHSDE'): boolean {
+  return !!process.env[envVar];
+}
+
+/** Runs `script args` in ../shared/peers and returns its last JSON line, parsed. */
+export function runPeerScript<T>(script: string, args: readonly string[]): T {
+  const python = process.env.PYTHON ?? '/usr/bin/python3';
+  const r = spawnSync(python, [script, ...args], { cwd: PEER_DIR, encoding: 'utf8', env: process.env, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`peer failed (${python} ${script} ${args.join(' ')}): ${r.stderr || r.stdout}`);
+  const line = r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
+  if (!line) throw new Error(`peer printed no JSON line:\n${r.stdout}`);
+  return JSON.parse(line) as T;
+}

@@ -1,0 +1,23 @@
+/** `matMulT`: the same product as `tf.matMul` with transposed operands, tiny or not, batched or not. */
+import * as tf from '@tensorflow/tfjs-core';
+import { matMulT } from '../src/adjoint/matmul';
+import { maxRelErr } from './helpers';
+
+describe('matMulT equals tf.matMul', () => {
+  test.each([
+    ['tiny (kept flagged on wasm)', [20, 2], [20, 50], true, false],
+    ['tiny, transposeB', [20, 2], [50, 2], false, true],
+    ['above the threshold, transposeA', [64, 64], [64, 32], true, false],
+    ['above the threshold, transposeB', [64, 32], [64, 32], false, true],
+    ['both flags', [40, 64], [32, 40], true, true],
+    ['batched, transposeA', [3, 40, 30], [3, 40, 20], true, false],
+  ] as [string, number[], number[], boolean, boolean][])('%s', (_name, sa, sb, ta, tb) => {
+    const a = tf.randomNormal(sa, 0, 1, 'float32', 1);
+    const b = tf.randomNormal(sb, 0, 1, 'float32', 2);
+    const got = matMulT(a, b, ta, tb);
+    const want = tf.matMul(a, b, ta, tb);
+    expect(got.shape).toEqual(want.shape);
+    expect(maxRelErr(got, want)).toBeLessThan(1e-6);
+    tf.dispose([a, b, got, want]);
+  });
+});
