@@ -51,7 +51,7 @@ function ours({ batch, dim }: Config, quick: boolean): OurRow {
   model.setWeights(ws);
   tf.dispose(ws);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const fwd = (): void => tf.tidy(() => void (model.predict(y0) as tf.Tensor).dataSync());
+  const fwd = (): void => tf.tidy(() => void (model.predict(y0, { batchSize: batch }) as tf.Tensor).dataSync());
   const fwdBwd = (): void => {
     const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(model.apply(y0, { training: true }) as tf.Tensor)) as tf.Scalar, vars);
     value.dataSync();

@@ -132,7 +132,7 @@ function ourRound(data: SpiralData, lins: Linear[], iters: number, quick: boolea
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const tb = getBatch(data, mulberry32(SEED + 1));
   // timing batch: forward and forward+backward
-  const fwd = (): void => tf.tidy(() => void (model.predict(tb.y0) as tf.Tensor).dataSync());
+  const fwd = (): void => tf.tidy(() => void (model.predict(tb.y0, { batchSize: BATCH_SIZE }) as tf.Tensor).dataSync());
   const fwdBwd = (): void => {
     const { value, grads } = tf.variableGrads(() => meanAbs(model.apply(tb.y0, { training: true }) as tf.Tensor, tb.y), vars);
     value.dataSync();

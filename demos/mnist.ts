@@ -433,7 +433,7 @@ function predictTime(model: tfl.LayersModel, x: tf.Tensor2D, batchSize: number, 
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();
-    const p = paths === 1 ? (model.predict(xb) as tf.Tensor) : meanOverPaths(model, xb, paths);
+    const p = paths === 1 ? (model.predict(xb, { batchSize }) as tf.Tensor) : meanOverPaths(model, xb, paths);
     p.dataSync();
     times.push((performance.now() - t0) / 1000);
     p.dispose();

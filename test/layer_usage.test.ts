@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { errorEstimate, InvalidArgumentError, localErrorEstimate, neuralODE, NeuralODE, stiffness } from '../src';
+import { countNFE, errorEstimate, InvalidArgumentError, localErrorEstimate, neuralODE, NeuralODE, stiffness } from '../src';
 import { expectThrowNoLeak } from './helpers';
 
 const dense = (units: number, seed = 1, activation: 'tanh' | 'linear' = 'linear'): tfl.layers.Layer =>
@@ -90,6 +90,19 @@ describe('several nodes and shared layers', () => {
   test('the same layer object twice in one vector field is refused', () => {
     const d = dense(2);
     expect(() => neuralODE({ vectorField: [d, d] })).toThrow(/vectorField\[1\] is the same layer object as vectorField\[0\]/);
+  });
+});
+
+describe('tfjs behaviours the docs rely on', () => {
+  test('model.predict cuts a batch into pieces of 32 rows (one solve each) unless given {batchSize}', () => {
+    const model = tfl.sequential({ layers: [neuralODE({ inputShape: [2], vectorField: [dense(2, 1, 'tanh')] })] });
+    const x = tf.randomNormal([70, 2], 0, 1, 'float32', 3);
+    const split = countNFE(model, () => model.predict(x) as tf.Tensor);
+    const whole = countNFE(model, () => model.predict(x, { batchSize: 70 }) as tf.Tensor);
+    expect(split.calls).toBe(3);
+    expect(whole.calls).toBe(1);
+    tf.dispose([x, split.result, whole.result]);
+    model.dispose();
   });
 });
 

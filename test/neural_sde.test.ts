@@ -70,7 +70,9 @@ describe('paths and seeds', () => {
   test('meanOverPaths averages a model over n independent paths in one solve', () => {
     const model = tfl.sequential({ layers: [sdeLayer({ inputShape: [2], seed: 5, rtol: 5e-2, atol: 5e-2 })] });
     const x = X();
-    const mean = meanOverPaths(model, x, 32);
+    // 3 × 32 = 96 rows: one solve, not tfjs predict's default pieces of 32 rows
+    const { result: mean, calls } = countNFE(model, () => meanOverPaths(model, x, 32));
+    expect(calls).toBe(1);
     expect(mean.shape).toEqual([3, 2]);
     // the mean over 32 paths is closer to the mean over 128 than a single path is
     const ref = meanOverPaths(model, x, 128);

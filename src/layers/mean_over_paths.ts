@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../solvers/errors';
 
 /** Anything with tfjs's `predict` (a `tf.LayersModel`, `tf.Sequential`, ...). */
 export interface Predictor {
-  predict(x: tf.Tensor): tf.Tensor | tf.Tensor[];
+  predict(x: tf.Tensor, config?: { batchSize?: number }): tf.Tensor | tf.Tensor[];
 }
 
 /**
@@ -23,7 +23,9 @@ export function meanOverPaths(model: Predictor, x: tf.Tensor, paths: number): tf
   if (!(x instanceof tf.Tensor) || x.rank < 1) throw new InvalidArgumentError('meanOverPaths: x must be a batch tensor [batch, ...].');
   return tf.tidy(() => {
     const tiled = tf.tile(x, [paths, ...new Array<number>(x.rank - 1).fill(1)]);
-    const out = model.predict(tiled);
+    // One solve for all copies: tfjs's predict would otherwise cut the batch into pieces of 32 rows,
+    // each solved with its own step sequence.
+    const out = model.predict(tiled, { batchSize: tiled.shape[0] });
     if (Array.isArray(out)) throw new InvalidArgumentError('meanOverPaths: the model must have a single output.');
     return tf.mean(tf.reshape(out, [paths, x.shape[0], ...out.shape.slice(1)]), 0);
   });
