@@ -75,7 +75,7 @@ describe('NeuralODE in models', () => {
     const unrolled = (): tf.Scalar => {
       let y: tf.Tensor = x;
       stats.dt.forEach((dt, j) => {
-        y = rkStepTensor(tab, (t, s) => layer.vectorField.call(t, s), stats.t[j], y, dt, { atol: 1e-6, rtol: 1e-4 }).y1;
+        y = rkStepTensor(tab, (t, s) => layer.evaluateField(t, s), stats.t[j], y, dt, { atol: 1e-6, rtol: 1e-4 }).y1;
       });
       return tf.sum(tf.square(y)) as tf.Scalar;
     };
@@ -123,7 +123,7 @@ describe('NeuralODE gradient equals autodiff through the unrolled accepted steps
     const tab = getTableau(solver);
     const steps = { t: stats.t, dt: stats.dt, end: 1 };
     const unrolled = (z: tf.Tensor): tf.Scalar => {
-      const { outs } = unrolledSolve(tab, (t, s) => layer.vectorField.call(t, s), steps, z, 0, saveat ?? [1], { atol: 1e-6, rtol: 1e-4 });
+      const { outs } = unrolledSolve(tab, (t, s) => layer.evaluateField(t, s), steps, z, 0, saveat ?? [1], { atol: 1e-6, rtol: 1e-4 });
       return loss(saveat ? tf.stack(outs, 1) : outs[0]);
     };
     const gxRef = tf.grad(unrolled)(x);

@@ -121,13 +121,15 @@ describe('regularizer gradients equal autodiff through the unrolled accepted ste
   // cancelling terms; the two accumulation orders (reverse sweep vs tape) then differ by float32
   // rounding alone: measured for a penalty on its own 1.2e-5..6.4e-5 (cpu) and 1.4e-4 (wasm)
   // relative for the error estimate, 1.5e-5 (wasm) for stiffness; with a data loss below 1e-5.
-  // The penalties alone are compared at 3e-4 and 5e-5, the sum with a data loss at 1e-5.
+  // On wasm the dense field's tanh is 2·σ(2x) − 1 (src/adjoint/tanh.ts), whose rounding moved the
+  // error estimate's figure to 4.1e-4. The penalties alone are compared at 1e-3 (E, with the
+  // papers' linear penalty: the largest E cotangents) and 5e-5 (S), the sum with a data loss at 1e-5.
   //
   // With 'host' arithmetic (the cpu/wasm default) the stored forward states differ from the
   // reference's in the last bit, which E and S amplify. Measured worst relative differences:
   // E alone 2.0e-3 (cpu), S alone 8.6e-4 (cpu) / 1.8e-3 (wasm), both with a data loss 1.8e-5.
   test.each([
-    ['errorEstimate alone, tensor arithmetic, relative 3e-4', [errorEstimate({ weight: 5 })], 0, 3e-4, 'tensor'],
+    ['errorEstimate alone, tensor arithmetic, relative 1e-3', [errorEstimate({ weight: 5, saturation: null })], 0, 1e-3, 'tensor'],
     ['stiffness alone, tensor arithmetic, relative 5e-5', [stiffness({ weight: 0.2 })], 0, 5e-5, 'tensor'],
     ['both + data loss, tensor arithmetic, relative 1e-5', [errorEstimate({ weight: 5 }), stiffness({ weight: 0.2 })], 1, 1e-5, 'tensor'],
     ['errorEstimate alone, host arithmetic, relative 5e-3', [errorEstimate({ weight: 5 })], 0, 5e-3, 'host'],
@@ -155,7 +157,7 @@ describe('regularizer gradients equal autodiff through the unrolled accepted ste
       const E: tf.Tensor[] = [];
       const S: tf.Tensor[] = [];
       stats.dt.forEach((dt, j) => {
-        const r = rkStepTensor(tab, (t, s) => layer.vectorField.call(t, s), stats.t[j], y, dt, tol, { error: true, stiffness: true });
+        const r = rkStepTensor(tab, (t, s) => layer.evaluateField(t, s), stats.t[j], y, dt, tol, { error: true, stiffness: true });
         E.push(r.error!);
         S.push(r.stiffness!);
         y = r.y1;
@@ -196,7 +198,8 @@ describe("saturation: the penalty's slope in E_j is capped at r/E_j", () => {
     // continuous at r
     const near = tf.tensor1d([r * (1 - 1e-4)]);
     const above = tf.tensor1d([r * (1 + 1e-4)]);
-    expect(Math.abs(phi(near).dataSync()[0] - phi(above).dataSync()[0])).toBeLessThan(3e-7 * r);
+    // continuous at r with slope 1 on both sides: φ(r(1 + δ)) − φ(r(1 − δ)) = 2δr
+    expect(Math.abs(phi(above).dataSync()[0] - phi(near).dataSync()[0] - 2e-4 * r)).toBeLessThan(5e-10);
     tf.dispose([E, near, above]);
   });
 

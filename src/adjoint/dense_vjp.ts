@@ -22,6 +22,7 @@ import { Power } from '../layers/power';
 import { InvalidArgumentError } from '../solvers/errors';
 import { FieldWithVjp } from './field_vjp';
 import { matMulT } from './matmul';
+import { tanh } from './tanh';
 
 type FusedActivation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid';
 
@@ -29,6 +30,8 @@ type FusedActivation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid';
 interface ActivationRule {
   /** Evaluated inside the fused matMul kernel; then only the output is kept (σ' is read from it). */
   readonly fused?: FusedActivation;
+  /** Evaluates σ in place of the layer's own activation (a faster kernel for the same function). */
+  readonly apply?: (pre: tf.Tensor) => tf.Tensor;
   /** ct ⊙ σ'(pre) for elementwise σ (the Jacobian-transpose product for softmax), from pre and out = σ(pre). */
   grad(ct: tf.Tensor, pre: tf.Tensor, out: tf.Tensor): tf.Tensor;
 }
@@ -54,7 +57,7 @@ const RULES: Readonly<Record<string, ActivationRule>> = {
   // The kernel tfjs's own elu gradient runs (dy where y ≥ 0, dy·(y + 1) elsewhere).
   elu: { fused: 'elu', grad: (ct, _pre, y) => tf.engine().runKernel('EluGrad', { dy: ct, y }) as tf.Tensor },
   sigmoid: { fused: 'sigmoid', grad: (ct, _pre, y) => tf.mul(ct, tf.mul(y, tf.sub(1, y))) },
-  tanh: { grad: (ct, _pre, y) => tf.mul(ct, tf.sub(1, tf.square(y))) },
+  tanh: { apply: tanh, grad: (ct, _pre, y) => tf.mul(ct, tf.sub(1, tf.square(y))) },
   selu: {
     grad: (ct, x) => tf.where(tf.greater(x, 0), tf.mul(ct, SELU_SCALE), tf.mul(tf.mul(ct, SELU_SCALE_ALPHA), tf.exp(x))),
   },
@@ -150,7 +153,7 @@ function densePlan(layer: tfl.layers.Layer, d: DenseInternals, rule: ActivationR
       pre = out; // not read by fused rules
     } else {
       pre = tf.fused.matMul({ a: x, b: W, bias: b });
-      out = d.activation.apply(pre);
+      out = rule.apply ? rule.apply(pre) : d.activation.apply(pre);
     }
     const weights = layer.trainableWeights;
     return {

@@ -10,6 +10,7 @@ import { discreteAdjointOp, odeSystem } from '../adjoint/discrete';
 import { SolverEstimate } from '../regularizers/base';
 import { RegularizerSpec } from '../regularizers/registry';
 import { resolveOptions, ResolvedOptions, SOLVE_OPTION_KEYS, SolveOptions } from '../solvers/options';
+import { InvalidArgumentError } from '../solvers/errors';
 import { getTableau } from '../solvers/registry';
 import { ButcherTableau } from '../solvers/tableau';
 import { checkTimeDependent, DELayer, DELayerStats, SolveInfo, splitLayerArgs } from './de_layer';
@@ -56,6 +57,7 @@ export class NeuralODE extends DELayer {
   useHandVjp = true;
   /** Whether the built layer's reverse pass uses the hand-written VJP. */
   handVjp = false;
+  private forwardField: ((t: number, y: tf.Tensor) => tf.Tensor) | null = null;
 
   constructor(args: NeuralODEArgs & { customObjects?: tf.serialization.ConfigDict }) {
     const { layerArgs, own } = splitLayerArgs('NeuralODE', args as unknown as Record<string, unknown>, OWN_KEYS);
@@ -102,7 +104,13 @@ export class NeuralODE extends DELayer {
     // which are the op's parameters while the layer is trainable; otherwise the adjoint uses autodiff.
     const fieldVjp = this.useHandVjp ? denseFieldVjp(stack) : null;
     const hand = fieldVjp ? () => (this.trainable ? { field: fieldVjp, paramCount: stack.trainableWeights.length } : null) : undefined;
-    const system = odeSystem((t, y) => stack.call(t, y), this.resolved, hand);
+    // With a hand-written pullback the forward solve evaluates f the same way (the same kernels as
+    // the reverse pass's recomputed stages, e.g. the fast tanh on wasm), keeping nothing for a pullback.
+    const forward = fieldVjp
+      ? (t: number, y: tf.Tensor): tf.Tensor => tf.tidy(() => fieldVjp(t, y).value)
+      : (t: number, y: tf.Tensor): tf.Tensor => stack.call(t, y);
+    this.forwardField = forward;
+    const system = odeSystem(forward, this.resolved, hand);
     this.handVjp = fieldVjp !== null;
     this.installOp(discreteAdjointOp(system, this.resolved, this.record));
   }
@@ -114,6 +122,18 @@ export class NeuralODE extends DELayer {
    */
   override get lastStiffnessEstimates(): tf.Tensor1D | null {
     return super.lastStiffnessEstimates;
+  }
+
+  /**
+   * f(t, y) exactly as the solver evaluates it: the vector-field layers, computed with this
+   * package's faster kernels where it has them (for a stack of dense layers on wasm, tanh as
+   * 2·σ(2x) − 1; results differ from the layers' own `call` by float32 rounding). Differentiable;
+   * for checking the layer against a reference of your own. The layer must be built.
+   */
+  evaluateField(t: number, y: tf.Tensor): tf.Tensor {
+    if (this.forwardField === null)
+      throw new InvalidArgumentError(`NeuralODE '${this.name}': build the layer (call it once, or build(inputShape)) before evaluateField.`);
+    return this.forwardField(t, y);
   }
 
   /** The resolved solver options in force (tolerances, tspan, ...). */

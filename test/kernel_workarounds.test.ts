@@ -1,6 +1,7 @@
-/** `matMulT`: the same product as `tf.matMul` with transposed operands, tiny or not, batched or not. */
+/** The wasm kernel workarounds: `matMulT` (the product of `tf.matMul` with transposed operands) and `tanh`. */
 import * as tf from '@tensorflow/tfjs-core';
 import { matMulT } from '../src/adjoint/matmul';
+import { tanh } from '../src/adjoint/tanh';
 import { maxRelErr } from './helpers';
 
 describe('matMulT equals tf.matMul', () => {
@@ -19,5 +20,18 @@ describe('matMulT equals tf.matMul', () => {
     expect(got.shape).toEqual(want.shape);
     expect(maxRelErr(got, want)).toBeLessThan(1e-6);
     tf.dispose([a, b, got, want]);
+  });
+});
+
+describe('tanh (2·σ(2x) − 1 on wasm) equals tf.tanh to a few float32 ulps of 1', () => {
+  test('over [-20, 20] and near 0', () => {
+    const x = tf.concat([tf.linspace(-20, 20, 4001), tf.linspace(-1e-3, 1e-3, 101)]);
+    const got = tanh(x);
+    const want = tf.tanh(x);
+    const diff = tf.max(tf.abs(tf.sub(got, want))).dataSync()[0];
+    expect(diff).toBeLessThanOrEqual(2.4e-7);
+    // odd and saturating like tanh
+    expect(Array.from(tanh(tf.tensor1d([-30, 30])).dataSync())).toEqual([-1, 1]);
+    tf.dispose([x, got, want]);
   });
 });
