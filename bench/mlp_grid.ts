@@ -14,7 +14,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { neuralODE, NeuralODE } from '../src';
 import { denseWeights, fingerprint, Fingerprint, linearUniform, mulberry32, normal, peerAvailable, runPeerScript } from './peer';
-import { BackendName, BenchOptions, fmt, measureInterleaved, median, printTable, useBackend } from './util';
+import { timeODEModel } from './layer_timing';
+import { BackendName, BenchOptions, fmt, median, printTable, useBackend } from './util';
 
 const HIDDEN = 64;
 const SEED = 0;
@@ -50,29 +51,11 @@ function ours({ batch, dim }: Config, quick: boolean): OurRow {
   const ws = lins.flatMap(denseWeights);
   model.setWeights(ws);
   tf.dispose(ws);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const fwd = (): void => tf.tidy(() => void (model.predict(y0, { batchSize: batch }) as tf.Tensor).dataSync());
-  const fwdBwd = (): void => {
-    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(model.apply(y0, { training: true }) as tf.Tensor)) as tf.Scalar, vars);
-    value.dataSync();
-    tf.dispose([value, ...Object.values(grads)]);
-  };
-  fwd();
-  const nfe = ode.lastStats!.nfe;
-  fwdBwd();
-  const nfeBackward = ode.lastStats!.nfeBackward;
   const o = { warmup: 1, warmupMs: quick ? 0 : 100, minTimeMs: quick ? 300 : 800, minSamples: 5, maxSamples: 100 };
-  const [mf, mfb] = measureInterleaved([fwd, fwdBwd].map((fn) => ({ fn, opts: o })));
-  const bare = (): void =>
-    tf.tidy(() => {
-      let h: tf.Tensor = y0;
-      for (const l of field) h = l.apply(h) as tf.Tensor;
-      h.dataSync();
-    });
-  const fUs = measureInterleaved([{ fn: bare, opts: { minTimeMs: 150, minSampleMs: 5 } }])[0].medianMs * 1000;
+  const timing = timeODEModel(model, ode, y0, (out) => tf.mean(tf.square(out)) as tf.Scalar, o);
   model.dispose();
   y0.dispose();
-  return { nfe, nfeBackward, fwdMs: mf.samplesMs, fwdBwdMs: mfb.samplesMs, fUs, fp: fingerprint(lins) };
+  return { ...timing, fp: fingerprint(lins) };
 }
 
 interface PeerRow {

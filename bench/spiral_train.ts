@@ -20,7 +20,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { neuralODE, NeuralODE, power } from '../src';
 import { denseWeights, fingerprint, Fingerprint, Linear, linearNormal, mulberry32, peerAvailable, runPeerScript, sampleWithoutReplacement } from './peer';
-import { BackendName, BenchOptions, fmt, measureInterleaved, median, now, printTable, useBackend } from './util';
+import { timeODEModel } from './layer_timing';
+import { BackendName, BenchOptions, fmt, median, now, printTable, useBackend } from './util';
 
 const SEED = 0;
 const DATA_SIZE = 1000;
@@ -86,7 +87,7 @@ export function spiralWeights(seed = SEED): Linear[] {
   return [linearNormal(rng, 2, HIDDEN, 0.1), linearNormal(rng, HIDDEN, 2, 0.1)];
 }
 
-function spiralModel(lins: Linear[], saveat: number[]): { model: tfl.Sequential; ode: NeuralODE; field: tfl.layers.Layer[] } {
+function spiralModel(lins: Linear[], saveat: number[]): { model: tfl.Sequential; ode: NeuralODE } {
   const field = [power({ exponent: 3 }), tfl.layers.dense({ units: HIDDEN, activation: 'tanh' }), tfl.layers.dense({ units: 2 })];
   const ode = neuralODE({
     inputShape: [2],
@@ -100,7 +101,7 @@ function spiralModel(lins: Linear[], saveat: number[]): { model: tfl.Sequential;
   const ws = lins.flatMap(denseWeights);
   model.setWeights(ws);
   tf.dispose(ws);
-  return { model, ode, field };
+  return { model, ode };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,30 +129,12 @@ const meanAbs = (a: tf.Tensor, b: tf.Tensor): tf.Scalar => tf.mean(tf.abs(tf.sub
 
 function ourRound(data: SpiralData, lins: Linear[], iters: number, quick: boolean): { round: OurRound; stat: OurStatic } {
   const saveat = data.t.slice(0, BATCH_TIME);
-  const { model, ode, field } = spiralModel(lins, saveat);
+  const { model, ode } = spiralModel(lins, saveat);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const tb = getBatch(data, mulberry32(SEED + 1));
-  // timing batch: forward and forward+backward
-  const fwd = (): void => tf.tidy(() => void (model.predict(tb.y0, { batchSize: BATCH_SIZE }) as tf.Tensor).dataSync());
-  const fwdBwd = (): void => {
-    const { value, grads } = tf.variableGrads(() => meanAbs(model.apply(tb.y0, { training: true }) as tf.Tensor, tb.y), vars);
-    value.dataSync();
-    tf.dispose([value, ...Object.values(grads)]);
-  };
-  fwd();
-  const nfeForward = ode.lastStats!.nfe;
-  fwdBwd();
-  const nfeBackward = ode.lastStats!.nfeBackward;
+  // timing batch: forward, forward+backward, bare f
   const o = { warmup: 1, warmupMs: quick ? 0 : 200, minTimeMs: quick ? 300 : 1000, minSamples: 5, maxSamples: 200 };
-  const [mf, mfb] = measureInterleaved([fwd, fwdBwd].map((fn) => ({ fn, opts: o })));
-  // bare f on the timing batch
-  const bareF = (): void =>
-    tf.tidy(() => {
-      let h: tf.Tensor = tb.y0;
-      for (const l of field) h = l.apply(h) as tf.Tensor;
-      h.dataSync();
-    });
-  const fUs = measureInterleaved([{ fn: bareF, opts: { minTimeMs: 200, minSampleMs: 5 } }])[0].medianMs * 1000;
+  const timing = timeODEModel(model, ode, tb.y0, (out) => meanAbs(out, tb.y), o);
 
   // training from fresh weights (the peer also trains from its initial weights in every run)
   const opt = tf.train.rmsprop(1e-3, 0.99, 0, 1e-8);
@@ -177,8 +160,16 @@ function ourRound(data: SpiralData, lins: Linear[], iters: number, quick: boolea
   model.dispose();
   full.model.dispose();
   return {
-    round: { fwdMs: mf.samplesMs, fwdBwdMs: mfb.samplesMs, trainMsPerIter },
-    stat: { nfeForward, nfeBackward, nfeFullTrajectory, firstLoss: losses[0], finalLoss: losses[losses.length - 1], fullTrajectoryL1, fUs },
+    round: { fwdMs: timing.fwdMs, fwdBwdMs: timing.fwdBwdMs, trainMsPerIter },
+    stat: {
+      nfeForward: timing.nfe,
+      nfeBackward: timing.nfeBackward,
+      nfeFullTrajectory,
+      firstLoss: losses[0],
+      finalLoss: losses[losses.length - 1],
+      fullTrajectoryL1,
+      fUs: timing.fUs,
+    },
   };
 }
 
