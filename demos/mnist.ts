@@ -34,7 +34,9 @@
  *   inverse decay 1e-5, tol 1.4e-8, heuristic first step, λ_E 100 → 10 (mean over steps, as the
  *   authors' code), stiffness λ = 0.1 on max S/3.5068 (no dt factor); the local run uses the 2023
  *   paper's Adam 1e-3, 64 epochs (≈ 7,500 steps), linear last layer and λ 2.5 → 1 (per epoch here,
- *   per step there). Measured on wasm here: about 73 s per training batch, i.e. weeks per run.
+ *   per step there). Measured on wasm here (initial weights, 254 forward NFE, the paper's 253): 17 s per training
+ *   batch, about 33 min per 60,000-image epoch, so about 42 h per 75-epoch run (`--preset paper --models node
+ *   --runs vanilla --train 512 --test 512 --epochs 1`).
  * - quick (`--quick`): the default model on 2,048 / 1,024 images, 3 epochs of batch 256, all four
  *   runs with dt0 = 1 and with the heuristic; the NSDE's vanilla and error runs for 1 epoch with
  *   predictions over 3 paths. Training accuracy is measured on the first `--eval-count` training images.
