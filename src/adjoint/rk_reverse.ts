@@ -207,10 +207,22 @@ export function rkStepReverse(
     }
 
     // ---- dense outputs y(θ) = y + Σ_j dt·b_j(θ)·k_j
-    (ct.dense ?? []).forEach(({ dy }, m) => {
-      yBar.push(dy);
-      for (const [j, c] of weights(denseWeights[m])) push(kBar, j, tf.mul(dy, c));
-    });
+    const dense = ct.dense ?? [];
+    for (const { dy } of dense) yBar.push(dy);
+    if (dense.length === 1) {
+      for (const [j, c] of weights(denseWeights[0])) push(kBar, j, tf.mul(dense[0].dy, c));
+    } else if (dense.length > 1) {
+      // K̄_j += Σ_m dt·b_j(θ_m)·dy_m for every stage at once: one product (stages × outputs)·(outputs × n)
+      // instead of a multiply per stage and output (small states pay per kernel, not per element).
+      const stages = Array.from({ length: s }, (_, j) => j).filter((j) => denseWeights.some((w) => dt * w[j] !== 0));
+      const coeffs = tf.tensor2d(
+        stages.flatMap((j) => denseWeights.map((w) => dt * w[j])),
+        [stages.length, dense.length],
+      );
+      const dys = tf.reshape(tf.stack(dense.map((d) => d.dy)), [dense.length, -1]);
+      const rows = tf.unstack(tf.matMul(coeffs, dys));
+      stages.forEach((j, r) => push(kBar, j, tf.reshape(rows[r], y.shape)));
+    }
 
     // ---- new state
     const y1Ct = sumOf(y1Bar) as tf.Tensor;
