@@ -9,19 +9,12 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
+import { mulberry32 } from '../src/noise/prng';
 
 export const PEER_DIR = path.resolve(__dirname, '..', '..', 'shared', 'peers');
 
-/** mulberry32, as in _common.py (and the usual JavaScript version): uniforms in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t = (t + Math.imul(t ^ (t >>> 7), t | 61)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, as in _common.py (the package's own copy, bit-identical to the Python port). */
+export { mulberry32 };
 
 /** `Mulberry32.normal`: Box–Muller, cosine branch only, two uniforms per draw. */
 export function normal(rng: () => number): number {

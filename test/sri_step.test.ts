@@ -6,20 +6,15 @@ import { stiffnessRatio } from '../src/solvers/rk_stepper';
 import { DiffusionFn, DriftFn, sriStep } from '../src/solvers/sri/step';
 import { SriTableau } from '../src/solvers/sri/tableau';
 import { sosri, sosri2, sriw1 } from '../src/solvers/sri/tableaus';
+import { mulberry32Words } from '../src/noise/prng';
 import { expectNoLeak, expectThrowNoLeak } from './helpers';
 
 // ---------------------------------------------------------------- seeded Brownian paths with Lévy area
 
-/** mulberry32: a small seeded 32-bit PRNG, uniform in (0, 1). */
+/** mulberry32 uniforms in (0, 1) (open: Box–Muller takes their logarithm). */
 function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const next = mulberry32Words(seed);
+  return () => (next() + 0.5) / 4294967296;
 }
 
 /** Standard normals by Box–Muller. */

@@ -163,3 +163,25 @@ export class CounterRNG {
     }
   }
 }
+
+/**
+ * mulberry32 (Tommy Ettinger's small 32-bit generator): the next 32-bit word of the stream seeded by
+ * `seed`. Not for Brownian paths (use {@link CounterRNG}); for cheap reproducible choices such as a
+ * regularizer's sampled time, and bit-identical to the common JavaScript version and to the peer
+ * benchmarks' Python port.
+ */
+export function mulberry32Words(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = imul(a ^ (a >>> 15), a | 1);
+    t = (t + imul(t ^ (t >>> 7), t | 61)) ^ t;
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/** mulberry32 as uniforms in [0, 1): word / 2^32. */
+export function mulberry32(seed: number): () => number {
+  const next = mulberry32Words(seed);
+  return () => next() / TWO32;
+}

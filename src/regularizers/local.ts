@@ -10,6 +10,7 @@
  * flows through the same discrete adjoint as the data loss.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { mulberry32 } from '../noise/prng';
 import { InvalidArgumentError } from '../solvers/errors';
 import { checkChoice, checkSaturation, DEFAULT_SATURATION, RegularizerInputs, saturate, saturationConfig, SolverRegularizer } from './base';
 import type { SolverEstimate } from './base';
@@ -23,18 +24,6 @@ export interface LocalErrorEstimateArgs {
   seed?: number;
   /** As for `errorEstimate`: E above it enters logarithmically (default 1e-3; null = the paper's E·|dt|). */
   saturation?: number | null;
-}
-
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class LocalErrorEstimateRegularizer extends SolverRegularizer {
