@@ -48,7 +48,7 @@ export async function runMnistBatchBench(opts: BenchOptions): Promise<void> {
     { name: 'tfjs autodiff VJP', hand: false },
   ].map((v) => {
     const m = paperNode(7, v.hand);
-    return { ...v, ...m, train: [] as number[], predict: [] as number[], nfe: 0, nfeBackward: 0, fwdShare: [] as number[] };
+    return { ...v, ...m, train: [] as number[], predict: [] as number[], nfe: 0, nfeBackward: 0 };
   });
   for (let r = 0; r <= reps; r++) {
     for (const v of variants) {
@@ -63,7 +63,6 @@ export async function runMnistBatchBench(opts: BenchOptions): Promise<void> {
       if (r > 0) {
         v.predict.push(p);
         v.train.push(t);
-        v.fwdShare.push(p / t);
       }
       v.nfe = v.ode.lastStats!.nfe;
       v.nfeBackward = v.ode.lastStats!.nfeBackward;

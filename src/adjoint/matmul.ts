@@ -31,12 +31,6 @@ function transposeLastTwo(x: tf.Tensor): tf.Tensor {
   return tf.transpose(x, perm);
 }
 
-/**
- * `tf.matMul(a, b, transposeA, transposeB)` with the same result, computed fast on every backend:
- * on wasm the flagged operands of products that are not tiny are transposed explicitly and
- * multiplied without flags.
- * Operands of rank ≥ 2; batched products transpose the last two axes.
- */
 /** Products with fewer multiply-adds than this keep the flags on wasm too. */
 const SMALL_PRODUCT = 16384;
 
@@ -49,6 +43,12 @@ function productSize(a: tf.Tensor, transposeA: boolean, b: tf.Tensor, transposeB
   return (a.size / (a.shape[r - 1] * a.shape[r - 2])) * m * k * n;
 }
 
+/**
+ * `tf.matMul(a, b, transposeA, transposeB)` with the same result, computed fast on every backend:
+ * on wasm the flagged operands of products that are not tiny are transposed explicitly and
+ * multiplied without flags.
+ * Operands of rank ≥ 2; batched products transpose the last two axes.
+ */
 export function matMulT(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
   if ((!transposeA && !transposeB) || !SLOW_TRANSPOSED_MATMUL.has(tf.getBackend()) || productSize(a, transposeA, b, transposeB) < SMALL_PRODUCT) {
     return tf.matMul(a, b, transposeA, transposeB);

@@ -111,8 +111,9 @@ export abstract class SolverRegularizer extends tf.serialization.Serializable {
  */
 export const DEFAULT_SATURATION = 1e-3;
 
-/** A positive number, or null / Infinity for no saturation (returned as Infinity). */
+/** The `saturation` argument: undefined → the default, null → none (Infinity), else a positive number. */
 export function checkSaturation(value: unknown, who: string): number {
+  if (value === undefined) return DEFAULT_SATURATION;
   if (value === null) return Infinity;
   if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
     throw new InvalidArgumentError(`${who}: 'saturation' must be a number > 0, or null for the papers' linear penalty, got ${String(value)}.`);

@@ -3,7 +3,7 @@
  * authors' code), φ(E) = E up to `saturation` and logarithmic above it.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { absDt, checkChoice, checkSaturation, DEFAULT_SATURATION, RegularizerInputs, saturate, saturationConfig, SolverRegularizer } from './base';
+import { absDt, checkChoice, checkSaturation, RegularizerInputs, saturate, saturationConfig, SolverRegularizer } from './base';
 import type { SolverEstimate } from './base';
 
 export interface ErrorEstimateArgs {
@@ -26,7 +26,7 @@ export class ErrorEstimateRegularizer extends SolverRegularizer {
 
   constructor(args: ErrorEstimateArgs = {}) {
     super(args, 'errorEstimate', ['weight', 'aggregation', 'saturation']);
-    this.saturation = checkSaturation(args.saturation === undefined ? DEFAULT_SATURATION : args.saturation, 'errorEstimate');
+    this.saturation = checkSaturation(args.saturation, 'errorEstimate');
     this.aggregation = checkChoice(args.aggregation ?? 'sum', ['sum', 'mean'] as const, "errorEstimate: 'aggregation'");
   }
 

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mulberry32 } from '../noise/prng';
 import { InvalidArgumentError } from '../solvers/errors';
-import { checkChoice, checkSaturation, DEFAULT_SATURATION, RegularizerInputs, saturate, saturationConfig, SolverRegularizer } from './base';
+import { checkChoice, checkSaturation, RegularizerInputs, saturate, saturationConfig, SolverRegularizer } from './base';
 import type { SolverEstimate } from './base';
 
 export interface LocalErrorEstimateArgs {
@@ -37,7 +37,7 @@ export class LocalErrorEstimateRegularizer extends SolverRegularizer {
 
   constructor(args: LocalErrorEstimateArgs = {}) {
     super(args, 'localErrorEstimate', ['weight', 'sampling', 'seed', 'saturation']);
-    this.saturation = checkSaturation(args.saturation === undefined ? DEFAULT_SATURATION : args.saturation, 'localErrorEstimate');
+    this.saturation = checkSaturation(args.saturation, 'localErrorEstimate');
     this.sampling = checkChoice(args.sampling ?? 'unbiased', ['unbiased', 'biased'] as const, "localErrorEstimate: 'sampling'");
     const seed = args.seed ?? 0;
     if (!Number.isInteger(seed)) throw new InvalidArgumentError(`localErrorEstimate: 'seed' must be an integer, got ${String(seed)}.`);
