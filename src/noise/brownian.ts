@@ -478,29 +478,33 @@ export class BrownianTree {
 
   /** acc ← X ⊕ acc, with X over [p, q] and acc over [q, q + accLen] (accLen = 0: acc is empty). */
   private prepend(xw: Float64Array, xj: Float64Array, accLen: number, accW: Float64Array, accJ: Float64Array): void {
-    const n = this.size;
     if (accLen === 0) {
       accW.set(xw);
       accJ.set(xj);
-      return;
-    }
-    for (let i = 0; i < n; i++) {
-      accJ[i] = xj[i] + accJ[i] + accLen * xw[i];
-      accW[i] = xw[i] + accW[i];
+    } else {
+      this.chen(xw, xj, accW, accJ, accLen, accW, accJ);
     }
   }
 
   /** acc ← acc ⊕ Y, with acc over [p, p + accLen] (accLen = 0: acc is empty) and Y of length `len` after it. */
   private append(yw: Float64Array, yj: Float64Array, len: number, accLen: number, accW: Float64Array, accJ: Float64Array): void {
-    const n = this.size;
     if (accLen === 0) {
       accW.set(yw);
       accJ.set(yj);
-      return;
+    } else {
+      this.chen(accW, accJ, yw, yj, len, accW, accJ);
     }
-    for (let i = 0; i < n; i++) {
-      accJ[i] = accJ[i] + yj[i] + len * accW[i];
-      accW[i] = accW[i] + yw[i];
+  }
+
+  /**
+   * out ← A ⊕ B for A followed by B (B of length `bLen`): W = W_A + W_B, J = J_A + J_B + bLen·W_A
+   * (Chen's relation for the time integral). `out` may alias A or B.
+   */
+  private chen(aw: Float64Array, aj: Float64Array, bw: Float64Array, bj: Float64Array, bLen: number, outW: Float64Array, outJ: Float64Array): void {
+    for (let i = 0; i < this.size; i++) {
+      const jSum = aj[i] + bj[i] + bLen * aw[i];
+      outW[i] = aw[i] + bw[i];
+      outJ[i] = jSum;
     }
   }
 }
