@@ -12,6 +12,7 @@
  * Costs two drift evaluations (one when f(t0, y0) is given) and two diffusion evaluations.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { hairerFirstGuess, hairerStep } from '../initial_step';
 import { Tolerances, VectorField } from '../stepper';
 
 /** The RMS norms of `xs` (each divided by `scale`), read back with one `dataSync`. */
@@ -47,18 +48,13 @@ export function sdeInitialStep(
     const f0 = f0Given ?? f(t0, y0);
     const g0 = tf.mul(g(t0, y0), 3);
     const [d0, d1] = scaledRmsAll([y0, spread(f0, g0)], sc);
-    let dt0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * (d0 / d1);
-    dt0 = Math.min(dt0, dtmax);
+    const dt0 = hairerFirstGuess(d0, d1, dtmax);
     const t1 = t0 + direction * dt0;
     const y1 = tf.add(y0, tf.mul(f0, direction * dt0));
     const f1 = f(t1, y1);
     const g1 = tf.mul(g(t1, y1), 3);
     const dg = spread(g0, g1);
     const [d2raw] = scaledRmsAll([spread(tf.sub(f1, f0), dg)], sc);
-    const d2 = d2raw / dt0;
-    const dmax = Math.max(d1, d2);
-    const dt1 = dmax <= 1e-15 ? Math.max(1e-6, 1e-3 * dt0) : Math.pow(10, -(2 + Math.log10(dmax)) / (order + 0.5));
-    const dt = Math.max(dtmin, Math.min(100 * dt0, dt1, dtmax));
-    return Number.isFinite(dt) ? dt : Math.max(dtmin, 1e-6);
+    return hairerStep(dt0, d1, d2raw / dt0, order + 0.5, dtmin, dtmax);
   });
 }
