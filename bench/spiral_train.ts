@@ -210,21 +210,25 @@ function runPeer(iters: number, quick: boolean): PeerSpiral {
 // Report
 // ---------------------------------------------------------------------------------------------
 
+/** What the table shows of one side: NFE counts, timings (min and median over rounds) and losses. */
+interface SideSummary {
+  nfeForward: number;
+  nfeBackward: number;
+  nfeFullTrajectory: number;
+  fwdMsMin: number;
+  fwdMsMedian: number;
+  fwdBwdMsMin: number;
+  fwdBwdMsMedian: number;
+  trainMsMin: number;
+  trainMsMedian: number;
+  firstLoss: number;
+  finalLoss: number;
+}
+
 export interface SpiralTrainReport {
   backend: BackendName;
-  ours: OurStatic & { fwdMsMin: number; fwdMsMedian: number; fwdBwdMsMin: number; fwdBwdMsMedian: number; trainMsMin: number; trainMsMedian: number };
-  peer?: {
-    nfeForward: number;
-    nfeBackward: number;
-    nfeFullTrajectory: number;
-    fwdMsMin: number;
-    fwdMsMedian: number;
-    fwdBwdMsMin: number;
-    fwdBwdMsMedian: number;
-    trainMsMin: number;
-    trainMsMedian: number;
-    finalLoss: number;
-  };
+  ours: OurStatic & SideSummary;
+  peer?: SideSummary;
 }
 
 const minOf = (xs: number[]): number => Math.min(...xs);
@@ -268,6 +272,7 @@ export async function runSpiralTrainBench(opts: BenchOptions): Promise<SpiralTra
         fwdBwdMsMedian: median(peers.map((p) => p.runs[0].init.backprop.ms)),
         trainMsMin: minOf(peers.map((p) => p.runs[0].train.ms_per_iter)),
         trainMsMedian: median(peers.map((p) => p.runs[0].train.ms_per_iter)),
+        firstLoss: peers[0].runs[0].train.first_batch_loss,
         finalLoss: peers[0].runs[0].train.final_batch_loss,
       }
     : undefined;
@@ -287,39 +292,20 @@ export async function runSpiralTrainBench(opts: BenchOptions): Promise<SpiralTra
       peer,
     });
   }
+  const row = (side: string, x: SideSummary): string[] => [
+    side,
+    String(x.nfeForward),
+    String(x.nfeBackward),
+    String(x.nfeFullTrajectory),
+    `${fmt(x.fwdMsMin, 2)}/${fmt(x.fwdMsMedian, 2)}`,
+    `${fmt(x.fwdBwdMsMin, 2)}/${fmt(x.fwdBwdMsMedian, 2)}`,
+    fmt((x.fwdBwdMsMedian - x.fwdMsMedian) / x.fwdMsMedian, 2),
+    `${fmt(x.trainMsMin, 2)}/${fmt(x.trainMsMedian, 2)}`,
+    `${fmt(x.firstLoss, 4)}→${fmt(x.finalLoss, 4)}`,
+  ];
   printTable(
     ['side', 'fwd NFE', 'bwd NFE', 'full-traj NFE', 'fwd ms (min/med)', 'fwd+bwd ms (min/med)', 'bwd/fwd', 'train ms/iter (min/med)', 'loss first→last'],
-    [
-      ...reports.map((r) => {
-        const o = r.ours;
-        return [
-          `ours ${r.backend}`,
-          String(o.nfeForward),
-          String(o.nfeBackward),
-          String(o.nfeFullTrajectory),
-          `${fmt(o.fwdMsMin, 2)}/${fmt(o.fwdMsMedian, 2)}`,
-          `${fmt(o.fwdBwdMsMin, 2)}/${fmt(o.fwdBwdMsMedian, 2)}`,
-          fmt((o.fwdBwdMsMedian - o.fwdMsMedian) / o.fwdMsMedian, 2),
-          `${fmt(o.trainMsMin, 2)}/${fmt(o.trainMsMedian, 2)}`,
-          `${fmt(o.firstLoss, 4)}→${fmt(o.finalLoss, 4)}`,
-        ];
-      }),
-      ...(peer
-        ? [
-            [
-              'torchdiffeq',
-              String(peer.nfeForward),
-              String(peer.nfeBackward),
-              String(peer.nfeFullTrajectory),
-              `${fmt(peer.fwdMsMin, 2)}/${fmt(peer.fwdMsMedian, 2)}`,
-              `${fmt(peer.fwdBwdMsMin, 2)}/${fmt(peer.fwdBwdMsMedian, 2)}`,
-              fmt((peer.fwdBwdMsMedian - peer.fwdMsMedian) / peer.fwdMsMedian, 2),
-              `${fmt(peer.trainMsMin, 2)}/${fmt(peer.trainMsMedian, 2)}`,
-              `${fmt(peers[0].runs[0].train.first_batch_loss, 4)}→${fmt(peer.finalLoss, 4)}`,
-            ],
-          ]
-        : []),
-    ],
+    [...reports.map((r) => row(`ours ${r.backend}`, r.ours)), ...(peer ? [row('torchdiffeq', peer)] : [])],
     ['left'],
   );
   for (const r of reports) {
