@@ -1,9 +1,20 @@
-/** Tests run on the pure-JS `cpu` backend by default; `TFJS_BACKEND=wasm npm test` runs them on `wasm`. */
+/**
+ * Two suites, one config:
+ * - `npm test`: the unit tests (test/ mirrors src/: the test of src/layers/neural_sde.ts is
+ *   test/layers/neural_sde.test.ts), on the pure-JS `cpu` backend; `TFJS_BACKEND=wasm npm test` on `wasm`.
+ * - `npm run test:integration` (JEST_SUITE=integration): the demos (test/demos), the built package
+ *   (test/build, needs `npm run build`) and the README's examples and generated tables (test/docs).
+ * ts-jest only transpiles (isolatedModules): types are checked once by `npm run typecheck`, not per file.
+ */
+const INTEGRATION = ['<rootDir>/test/demos/', '<rootDir>/test/build/', '<rootDir>/test/docs/'];
+const integration = process.env.JEST_SUITE === 'integration';
+
 module.exports = {
-  preset: 'ts-jest',
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
-  setupFilesAfterEnv: ['<rootDir>/test/setup_backend.ts'],
+  setupFilesAfterEnv: ['<rootDir>/test/support/setup_backend.ts'],
   testTimeout: 120000,
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }] },
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/', ...(integration ? [] : INTEGRATION)],
+  ...(integration ? { testMatch: INTEGRATION.map((d) => `${d}**/*.test.ts`) } : {}),
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
 };

@@ -28,7 +28,10 @@ const SECTIONS: Section[] = [
 ];
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = parseArgs(
+    process.argv.slice(2),
+    SECTIONS.map((s) => s.name),
+  );
   const unknown = opts.sections.filter((s) => !SECTIONS.some((x) => x.name === s));
   if (unknown.length > 0) {
     throw new Error(`unknown section(s) ${unknown.join(', ')}; available: ${SECTIONS.map((s) => s.name).join(', ')}`);

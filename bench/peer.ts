@@ -3,15 +3,20 @@
  * randomness ported bit for bit (Mulberry32, Box–Muller normals, sampling without replacement,
  * PyTorch-style Linear initialisation, `param_fingerprint`), and a runner for their scripts.
  *
- * The peers run only when the environment points at them (PEER_TORCHDIFFEQ / PEER_TORCHSDE, and
- * PYTHON, default /usr/bin/python3), as ../shared/peers/README.md describes.
+ * Where the peers are: the scripts in `PEER_DIR` (default `../shared/peers` beside this repository, the
+ * workplace layout), the packages in `PEER_TORCHDIFFEQ` / `PEER_TORCHSDE` (directories holding the
+ * `torchdiffeq` / `torchsde` package folders; default `PEER_DIR/vendor`), the interpreter in `PYTHON`
+ * (default /usr/bin/python3, where Debian's python3-torch installs). A peer whose scripts or package are
+ * missing is skipped with a message saying which variable to set; one that fails says why.
  */
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { mulberry32 } from '../src/noise/prng';
 
-export const PEER_DIR = path.resolve(__dirname, '..', '..', 'shared', 'peers');
+/** The folder of the peer scripts (node_spiral.py, sde_spiral.py, ...). */
+export const PEER_DIR = path.resolve(process.env.PEER_DIR ?? path.join(__dirname, '..', '..', 'shared', 'peers'));
 
 /** mulberry32, as in _common.py (the package's own copy, bit-identical to the Python port). */
 export { mulberry32 };
@@ -86,16 +91,37 @@ export function fingerprint(lins: readonly Linear[]): Fingerprint {
   };
 }
 
-/** Whether the peer named by `envVar` (PEER_TORCHDIFFEQ or PEER_TORCHSDE) is configured. */
-export function peerAvailable(envVar: 'PEER_TORCHDIFFEQ' | 'PEER_TORCHSDE'): boolean {
-  return !!process.env[envVar];
+const PEER_PACKAGE = { PEER_TORCHDIFFEQ: 'torchdiffeq', PEER_TORCHSDE: 'torchsde' } as const;
+
+/**
+ * Whether the peer named by `envVar` can run: its scripts in PEER_DIR and its package folder in
+ * `$envVar` (default PEER_DIR/vendor, exported to the peer scripts). Prints why not, naming the fix.
+ */
+export function peerAvailable(envVar: keyof typeof PEER_PACKAGE): boolean {
+  const pkg = PEER_PACKAGE[envVar];
+  if (!fs.existsSync(path.join(PEER_DIR, '_common.py'))) {
+    console.log(`(${pkg} side skipped: no peer scripts in ${PEER_DIR}; set PEER_DIR to the folder holding _common.py)`);
+    return false;
+  }
+  const dir = path.resolve(process.env[envVar] ?? path.join(PEER_DIR, 'vendor'));
+  if (!fs.existsSync(path.join(dir, pkg))) {
+    console.log(`(${pkg} side skipped: no ${pkg} package folder in ${dir}; set ${envVar} to the directory that contains it)`);
+    return false;
+  }
+  process.env[envVar] = dir;
+  return true;
 }
 
-/** Runs `script args` in ../shared/peers and returns its last JSON line, parsed. */
+/** Runs `script args` in PEER_DIR and returns its last JSON line, parsed. */
 export function runPeerScript<T>(script: string, args: readonly string[]): T {
   const python = process.env.PYTHON ?? '/usr/bin/python3';
   const r = spawnSync(python, [script, ...args], { cwd: PEER_DIR, encoding: 'utf8', env: process.env, maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`peer failed (${python} ${script} ${args.join(' ')}): ${r.stderr || r.stdout}`);
+  if (r.error)
+    throw new Error(`peer could not start (${python} ${script}): ${r.error.message}; set PYTHON to an interpreter with torch (apt-get install python3-torch).`);
+  if (r.status !== 0) {
+    const why = r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
+    throw new Error(`peer failed, ${why} (${python} ${script} ${args.join(' ')}):\n${r.stderr || r.stdout}`);
+  }
   const line = r.stdout
     .trim()
     .split('\n')

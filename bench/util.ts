@@ -15,13 +15,16 @@ export interface BenchOptions {
   sections: string[];
 }
 
-const USAGE = `usage: npm run bench -- [--backend cpu|wasm[,..]] [--quick] [--section NAME[,..]]
+const usage = (sections: readonly string[]): string => `usage: npm run bench -- [--backend cpu|wasm[,..]] [--quick] [--section NAME[,..]]
   --backend   backends to run (repeatable or comma-separated; default: cpu,wasm)
   --quick     only the headline configuration (batch 64, width 32)
-  --section   sections to run (default: all)`;
+  --section   sections to run (default: all)${sections.length > 0 ? `: ${sections.join(', ')}` : ''}
+Peer sides (torchdiffeq, torchsde) run when their scripts and packages are found: PEER_DIR (default
+../shared/peers), PEER_TORCHDIFFEQ / PEER_TORCHSDE (default PEER_DIR/vendor), PYTHON (default /usr/bin/python3).`;
 
 /** Parses `--backend wasm`, `--backend=cpu,wasm`, `--quick`, `--section solver`. Exits on bad input. */
-export function parseArgs(argv: readonly string[]): BenchOptions {
+export function parseArgs(argv: readonly string[], sectionNames: readonly string[] = []): BenchOptions {
+  const USAGE = usage(sectionNames);
   const backends: BackendName[] = [];
   const sections: string[] = [];
   let quick = false;
@@ -30,7 +33,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const value = (): string[] => {
       const v = inline ?? argv[++i];
-      if (v === undefined || v.startsWith('--')) usageError(`${flag} needs a value`);
+      if (v === undefined || v.startsWith('--')) usageError(`${flag} needs a value`, USAGE);
       return v.split(',').filter((s) => s.length > 0);
     };
     switch (flag) {
@@ -39,7 +42,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         break;
       case '--backend':
         for (const b of value()) {
-          if (!(ALL_BACKENDS as readonly string[]).includes(b)) usageError(`unknown backend '${b}' (expected ${ALL_BACKENDS.join(', ')})`);
+          if (!(ALL_BACKENDS as readonly string[]).includes(b)) usageError(`unknown backend '${b}' (expected ${ALL_BACKENDS.join(', ')})`, USAGE);
           if (!backends.includes(b as BackendName)) backends.push(b as BackendName);
         }
         break;
@@ -52,14 +55,14 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         process.exit(0);
         break;
       default:
-        usageError(`unknown argument '${arg}'`);
+        usageError(`unknown argument '${arg}'`, USAGE);
     }
   }
   return { backends: backends.length > 0 ? backends : [...ALL_BACKENDS], quick, sections };
 }
 
-function usageError(msg: string): never {
-  console.error(`bench: ${msg}\n${USAGE}`);
+function usageError(msg: string, usageText: string): never {
+  console.error(`bench: ${msg}\n${usageText}`);
   process.exit(2);
 }
 

@@ -8,7 +8,7 @@
  * averaged over 10 sampled paths at prediction (solved together as one batch via `meanOverPaths`, so
  * the NSDE's prediction NFE is that of one joint solve of the 10 paths, not of 10 separate solves).
  *
- *   npm run demo:mnist                       # default preset (under 30 min on 2 cores, wasm)
+ *   npm run demo:mnist                       # default preset (about 10 min on 2 cores, wasm; 565 s measured)
  *   npm run demo:mnist -- --quick            # smoke run, a few minutes
  *   npm run demo:mnist -- --preset paper     # the paper's settings (days on a CPU; see below)
  *   npm run demo:mnist -- --runs vanilla,error --dt0 1 --epochs 5 --backend cpu --out my-dir
@@ -21,8 +21,8 @@
  * `model.fit` and the package's callbacks (`nfeLogger`, `anneal`).
  *
  * Presets:
- * - default (under 30 min on the 2-core machine with wasm: NODE part ~13 min, NSDE ~16 min; see the
- *   README's table): Dense 784→32 → NODE 32-64-32 (tanh) → Dense 10; the first 10,000 training
+ * - default (about 10 min on the 2-core machine with wasm: 565 s measured for both parts, NSDE about
+ *   two thirds of it; see the README's table): Dense 784→32 → NODE 32-64-32 (tanh) → Dense 10; the first 10,000 training
  *   images, all 10,000 test images (the first 2,000 evaluated after each epoch), 8 epochs of batch
  *   512, Adam 0.01, tsit5 at rtol = atol = 1e-5, λ_E 100 → 1 and λ_local 100 → 10 (from the paper's
  *   λ, with the package's default saturation of the error penalties). Every run with dt0 = 1, and vanilla and
@@ -557,6 +557,22 @@ export function table(rows: RunResult[]): string {
   return [line(head), rule, ...body.map(line)].join('\n');
 }
 
+/** Each regularized run against the vanilla run of the same model and first step, one line each. */
+export function comparisonLines(results: Pick<RunResult, 'model' | 'run' | 'dt0' | 'predictionNFE' | 'testAccuracy'>[]): string[] {
+  const lines: string[] = [];
+  for (const [kind, dt0] of [...new Set(results.map((r) => `${r.model} ${r.dt0}`))].map((k) => k.split(' '))) {
+    const group = results.filter((r) => r.model === kind && String(r.dt0) === dt0);
+    const v = group.find((r) => r.run === 'vanilla');
+    if (!v) continue;
+    for (const r of group.filter((x) => x !== v)) {
+      lines.push(
+        `${kind} dt0=${dt0} ${r.run}: prediction NFE ${((100 * r.predictionNFE) / v.predictionNFE).toFixed(0)}% of vanilla, test accuracy ${(100 * (r.testAccuracy - v.testAccuracy)).toFixed(2)} points vs vanilla`,
+      );
+    }
+  }
+  return lines;
+}
+
 async function plots(results: RunResult[], out: string): Promise<void> {
   const name = (r: RunResult): string => `${r.model} ${r.run} dt0=${r.dt0}`;
   // One colour per run; solid: per epoch on the training batches, dashed: on the test set after each epoch.
@@ -784,16 +800,7 @@ async function main(): Promise<void> {
   console.log(
     'Ours (paper): accuracies in %, paper train time in hours on their GPU/CPU, ours in seconds on this machine; paper NFE and timings at tol 1.4e-8 on the full model.',
   );
-  for (const [kind, dt0] of [...new Set(results.map((r) => `${r.model} ${r.dt0}`))].map((k) => k.split(' '))) {
-    const group = results.filter((r) => r.model === kind && String(r.dt0) === dt0);
-    const v = group.find((r) => r.run === 'vanilla');
-    if (!v) continue;
-    for (const r of group.filter((x) => x !== v)) {
-      console.log(
-        `${kind} dt0=${dt0} ${r.run}: prediction NFE ${((100 * r.predictionNFE) / v.predictionNFE).toFixed(0)}% of vanilla, test accuracy ${(100 * (r.testAccuracy - v.testAccuracy)).toFixed(2)} points vs vanilla`,
-      );
-    }
-  }
+  for (const line of comparisonLines(results)) console.log(line);
   await plots(results, s.out);
   writeFileEnsuringDir(
     path.join(s.out, 'results.json'),

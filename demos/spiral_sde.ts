@@ -8,7 +8,7 @@
  * own Wiener process) and the loss is MSE(mean) + MSE(variance) over the 30 times. Prints a table (loss,
  * forward NFE, train and predict time) and writes results.json and mean ± std band plots.
  *
- *   npm run demo:sde                 # defaults: about 5–10 minutes on 2 cores (wasm)
+ *   npm run demo:sde                 # defaults: about 6 minutes on an idle 2-core machine (wasm), up to 3× that with the other core busy
  *   npm run demo:sde -- --quick      # well under 2 minutes
  *   npm run demo:sde -- --iters 250 --paths 100 --runs vanilla,error --backend wasm --out demo-output/sde
  */
@@ -226,7 +226,8 @@ async function run(name: string, regularizers: SolverRegularizer[], s: Settings,
   };
 }
 
-function resultsTable(results: RunResult[]): string {
+/** The results as a Markdown table (the demo prints it; README and RESULTS include it via `npm run readme`). */
+export function resultsTable(results: RunResult[]): string {
   const header = ['model', 'loss (MSE mean + var)', 'pred. NFE', 'train s', 'pred. s', 'mean train NFE (last 10)'];
   const rows = results.map((r) => [
     r.name,
@@ -239,6 +240,18 @@ function resultsTable(results: RunResult[]): string {
   const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
   const line = (cells: string[]): string => '| ' + cells.map((c, j) => c.padEnd(widths[j])).join(' | ') + ' |';
   return [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n');
+}
+
+/** The regularized run against vanilla, one line (empty when either run is missing). */
+export function comparisonLines(results: Pick<RunResult, 'name' | 'predictionNFE' | 'loss' | 'trainSeconds' | 'predictSeconds'>[]): string[] {
+  const van = results.find((r) => r.name === 'vanilla');
+  const err = results.find((r) => r.name === 'error');
+  if (!van || !err) return [];
+  const pct = (a: number, b: number): string => `${(((b - a) / a) * 100).toFixed(1)}%`;
+  return [
+    `error-regularized vs vanilla: prediction NFE ${van.predictionNFE} → ${err.predictionNFE} (${pct(van.predictionNFE, err.predictionNFE)}), ` +
+      `loss ${van.loss.toPrecision(3)} → ${err.loss.toPrecision(3)}, train time ${pct(van.trainSeconds, err.trainSeconds)}, predict time ${pct(van.predictSeconds, err.predictSeconds)} (paper: 528.7 → 502 NFE)`,
+  ];
 }
 
 const HELP = `Usage: npm run demo:sde -- [options]
@@ -332,15 +345,7 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   for (const name of s.runs) results.push(await run(name, all[name](), s, { ts, mu, v }));
   console.log('\n' + resultsTable(results));
-  const van = results.find((r) => r.name === 'vanilla');
-  const err = results.find((r) => r.name === 'error');
-  if (van && err) {
-    const pct = (a: number, b: number): string => `${(((b - a) / a) * 100).toFixed(1)}%`;
-    console.log(
-      `error-regularized vs vanilla: prediction NFE ${van.predictionNFE} → ${err.predictionNFE} (${pct(van.predictionNFE, err.predictionNFE)}), ` +
-        `loss ${van.loss.toPrecision(3)} → ${err.loss.toPrecision(3)}, train time ${pct(van.trainSeconds, err.trainSeconds)}, predict time ${pct(van.predictSeconds, err.predictSeconds)} (paper: 528.7 → 502 NFE)`,
-    );
-  }
+  for (const line of comparisonLines(results)) console.log(line);
   await writeSvg(path.join(s.out, 'moments.svg'), momentBands([dataSeries, ...results.map((r) => r.series)], 'Spiral SDE: data vs trained neural SDEs'));
   await writeSvg(
     path.join(s.out, 'nfe.svg'),

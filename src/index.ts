@@ -11,7 +11,8 @@ export type { SolverName } from './solvers/registry';
 export { defineTableau, orderConditionResiduals } from './solvers/tableau';
 export type { ButcherTableau, TableauSpec } from './solvers/tableau';
 export { PIController } from './solvers/controller';
-export { SolverError, InvalidArgumentError } from './solvers/errors';
+export { SolverError } from './solvers/errors';
+export { InvalidArgumentError } from './errors';
 export type { SolverErrorCode } from './solvers/errors';
 
 // Gradients

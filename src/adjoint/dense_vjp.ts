@@ -2,8 +2,8 @@
  * A hand-written pullback for vector fields made of Dense layers (and the package's `Power`).
  *
  * The discrete adjoint spends most of its backward pass in vector–Jacobian products of the field.
- * Through tfjs autodiff each one re-runs the field under a tape and walks the tape (6.6× a plain
- * call of a small MLP on wasm, 3.1× on cpu). For a Dense stack the pullback is short:
+ * Through tfjs autodiff each one re-runs the field under a tape and walks the tape, several times
+ * the cost of a plain call of a small MLP. For a Dense stack the pullback is short:
  *   pre = x·W + b,  out = σ(pre)    ⇒    d_pre = ct ⊙ σ'(·),  dW = xᵀ·d_pre,  db = Σ_rows d_pre,
  *   dx = d_pre·Wᵀ
  * with the forward keeping the layer inputs, outputs and (where σ' needs them) pre-activations.
@@ -14,13 +14,17 @@
  * state is flattened to [rows, features] once and reshaped back at the end. With a time-dependent
  * stack the time t is appended as a last input feature to every layer; its kernel row gets a
  * gradient, while dy excludes the time column.
+ *
+ * The Dense layers' weights and activation are private fields of tfjs-layers, read through
+ * `denseLayerParts` (`../tfjs_internals.ts`). Element-wise power layers (the package's `Power`)
+ * are recognised by class: `layers/power.ts` registers its class with `registerPowerLayer`, so
+ * this module does not depend on the layers it differentiates.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { LayerStack, appendTime } from '../layers/vector_field';
-import { Power } from '../layers/power';
-import { InvalidArgumentError } from '../solvers/errors';
-import { FieldWithVjp } from './field_vjp';
+import { InvalidArgumentError } from '../errors';
+import { DenseActivation, DenseLayerParts, denseLayerParts, registeredClass, runKernel } from '../tfjs_internals';
+import { appendTime, FieldWithVjp } from './field_vjp';
 import { matMulT } from './matmul';
 import { tanh } from './tanh';
 
@@ -55,7 +59,7 @@ const RULES: Readonly<Record<string, ActivationRule>> = {
   // Dense computes min(6, relu(x)); tfjs's gradient of that passes where 0 < x and relu(x) < 6.
   relu6: { fused: 'relu6', grad: (ct, _pre, y) => tf.mul(ct, mask(tf.logicalAnd(tf.greater(y, 0), tf.less(y, 6)))) },
   // The kernel tfjs's own elu gradient runs (dy where y ≥ 0, dy·(y + 1) elsewhere).
-  elu: { fused: 'elu', grad: (ct, _pre, y) => tf.engine().runKernel('EluGrad', { dy: ct, y }) as tf.Tensor },
+  elu: { fused: 'elu', grad: (ct, _pre, y) => runKernel('EluGrad', { dy: ct, y }) },
   sigmoid: { fused: 'sigmoid', grad: (ct, _pre, y) => tf.mul(ct, tf.mul(y, tf.sub(1, y))) },
   tanh: { apply: tanh, grad: (ct, _pre, y) => tf.mul(ct, tf.sub(1, tf.square(y))) },
   selu: {
@@ -112,18 +116,36 @@ const RULES: Readonly<Record<string, ActivationRule>> = {
 /** The activation names `denseFieldVjp` differentiates by hand. */
 export const DENSE_VJP_ACTIVATIONS: readonly string[] = Object.keys(RULES);
 
-const registered = (name: string): unknown => tf.serialization.SerializationMap.getMap().classNameMap[name]?.[0];
+// The built-in activation classes, captured when this module loads (after tfjs-layers registered
+// them), so that a class registered later under the same name is not mistaken for a built-in.
+const BUILTIN_ACTIVATIONS = new Map(DENSE_VJP_ACTIVATIONS.map((n) => [n, registeredClass(n)?.[0]] as const));
 
-// The built-in classes, captured when this module loads (after tfjs-layers registered them), so
-// that a class registered later under the same name is not mistaken for a built-in.
-const DENSE_CLASS = registered('Dense');
-const BUILTIN_ACTIVATIONS = new Map(DENSE_VJP_ACTIVATIONS.map((n) => [n, registered(n)] as const));
+/** What `denseFieldVjp` reads of a stack of layers (`LayerStack` in `layers/vector_field.ts` is one). */
+export interface DenseVjpStack {
+  readonly layers: readonly tfl.layers.Layer[];
+  /** Whether t is appended as a last input feature to every layer. */
+  readonly timeDependent: boolean;
+}
 
-/** The private fields of tfjs-layers' Dense that the pullback reads. */
-interface DenseInternals {
-  kernel: tfl.LayerVariable | null;
-  bias: tfl.LayerVariable | null;
-  activation: { getClassName(): string; apply(x: tf.Tensor): tf.Tensor; constructor: unknown };
+/** A stateless layer computing x^p element-wise for an integer p ≥ 1 (the package's `Power`). */
+export interface PowerLayer {
+  readonly exponent: number;
+  call(x: tf.Tensor): tf.Tensor;
+}
+
+/** Classes registered with `registerPowerLayer`; a layer is matched by its exact class. */
+const POWER_CLASSES = new Set<unknown>();
+
+/**
+ * Lets `denseFieldVjp` differentiate instances of `cls` (not of its subclasses) as element-wise
+ * powers x^exponent. Called by `layers/power.ts` when it defines `Power`.
+ */
+export function registerPowerLayer(cls: abstract new (...args: never[]) => tfl.layers.Layer & PowerLayer): void {
+  POWER_CLASSES.add(cls);
+}
+
+function isPowerLayer(layer: tfl.layers.Layer): layer is tfl.layers.Layer & PowerLayer {
+  return POWER_CLASSES.has(layer.constructor);
 }
 
 /** One layer evaluated on 2-D input: its output and its pullback. */
@@ -135,7 +157,7 @@ interface LayerEval {
 
 type LayerPlan = (x: tf.Tensor) => LayerEval;
 
-function densePlan(layer: tfl.layers.Layer, d: DenseInternals, rule: ActivationRule): LayerPlan {
+function densePlan(layer: tfl.layers.Layer, d: DenseLayerParts, activation: DenseActivation, rule: ActivationRule): LayerPlan {
   return (x) => {
     if (d.kernel === null) {
       throw new InvalidArgumentError(
@@ -153,7 +175,7 @@ function densePlan(layer: tfl.layers.Layer, d: DenseInternals, rule: ActivationR
       pre = out; // not read by fused rules
     } else {
       pre = tf.fused.matMul({ a: x, b: W, bias: b });
-      out = rule.apply ? rule.apply(pre) : d.activation.apply(pre);
+      out = rule.apply ? rule.apply(pre) : activation.apply(pre);
     }
     const weights = layer.trainableWeights;
     return {
@@ -173,7 +195,7 @@ function densePlan(layer: tfl.layers.Layer, d: DenseInternals, rule: ActivationR
   };
 }
 
-function powerPlan(layer: Power): LayerPlan {
+function powerPlan(layer: PowerLayer): LayerPlan {
   const p = layer.exponent;
   return (x) => ({
     out: layer.call(x),
@@ -192,13 +214,15 @@ function powerPlan(layer: Power): LayerPlan {
 }
 
 function planFor(layer: tfl.layers.Layer): LayerPlan | null {
-  if (layer.constructor === Power) return powerPlan(layer as Power);
-  if (DENSE_CLASS === undefined || layer.constructor !== DENSE_CLASS) return null;
-  const d = layer as unknown as DenseInternals;
-  const name = d.activation?.getClassName();
-  const rule = name === undefined ? undefined : RULES[name];
-  if (rule === undefined || d.activation.constructor !== BUILTIN_ACTIVATIONS.get(name)) return null;
-  return densePlan(layer, d, rule);
+  if (isPowerLayer(layer)) return powerPlan(layer);
+  const d = denseLayerParts(layer);
+  if (d === null) return null;
+  const activation = d.activation;
+  if (activation === undefined) return null;
+  const name = activation.getClassName();
+  const rule = RULES[name];
+  if (rule === undefined || activation.constructor !== BUILTIN_ACTIVATIONS.get(name)) return null;
+  return densePlan(layer, d, activation, rule);
 }
 
 /**
@@ -208,7 +232,7 @@ function planFor(layer: tfl.layers.Layer): LayerPlan | null {
  * follows training. dParams follow `stack.trainableWeights` (frozen layers contribute none).
  * Tensors kept for the pullback belong to the caller's `tf.tidy` scope.
  */
-export function denseFieldVjp(stack: LayerStack): FieldWithVjp | null {
+export function denseFieldVjp(stack: DenseVjpStack): FieldWithVjp | null {
   const plans: LayerPlan[] = [];
   for (const layer of stack.layers) {
     const plan = planFor(layer);

@@ -18,8 +18,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { chooseArithmetic } from '../solvers/arithmetic';
-import { InvalidArgumentError } from '../solvers/errors';
-import { integrate } from '../solvers/integrate';
+import { InvalidArgumentError } from '../errors';
+import { gradientDepth } from '../tfjs_internals';
+import { integrate, LoopOptions } from '../solvers/integrate';
 import { resolveOptions, ResolvedOptions, SolveOptions } from '../solvers/options';
 import { getTableau } from '../solvers/registry';
 import { rkStepper } from '../solvers/rk_stepper';
@@ -28,7 +29,7 @@ import { emptyStats, SolveStats } from '../solvers/stats';
 import { Stepper, Tolerances, VectorField } from '../solvers/stepper';
 import { FieldWithVjp } from './field_vjp';
 import { rkStepReverse, StepCotangents } from './rk_reverse';
-import { gradientDepth, vjp } from './vjp';
+import { vjp } from './vjp';
 
 /** A vector field with explicit parameters: gradients are taken with respect to `params`. */
 export type ParametricField = (t: number, y: tf.Tensor, params: readonly tf.Tensor[]) => tf.Tensor;
@@ -142,7 +143,7 @@ export interface PackedAdjointOp {
  */
 export function discreteAdjointOp<Term, Ctx>(
   system: AdjointSystem<Term, Ctx>,
-  opts: ResolvedOptions,
+  opts: LoopOptions,
   record: AdjointRecord = { forward: null, nfeBackward: 0 },
 ): PackedAdjointOp {
   const tol = { atol: opts.atol, rtol: opts.rtol };

@@ -20,6 +20,14 @@ export interface FieldEval {
 export type FieldWithVjp = (t: number, y: tf.Tensor) => FieldEval;
 
 /**
+ * Appends a feature holding t along the last axis: how a time-dependent field made of layers sees
+ * t (`LayerStack` in `layers/vector_field.ts` and the hand-written pullback both use it).
+ */
+export function appendTime(z: tf.Tensor, t: number): tf.Tensor {
+  return tf.tidy(() => tf.concat([z, tf.fill([...z.shape.slice(0, -1), 1], t)], -1));
+}
+
+/**
  * The pullback of any field by tfjs autodiff: `pullback(ct)` recomputes f(t, y) under a tape and
  * returns the gradients of Σ ct·f(t, y) with respect to y and each of `params` (zeros for a
  * parameter f does not use). Safe inside a `tf.customGrad` gradient function (it uses `vjp`).

@@ -2,18 +2,14 @@
  * Matrix products with transposed operands, working around a slow kernel of the wasm backend.
  *
  * `@tensorflow/tfjs-backend-wasm` 4.22 runs `BatchMatMul` with `transposeA` or `transposeB` set
- * about 10× slower than the same product without the flags (Node 20, one thread, SIMD; X 512×785,
- * D 512×100, W 785×100): Xᵀ·D 24 ms with `transposeA` vs 2 ms as an explicit `tf.transpose` and a
- * plain `matMul` (issue measurement); in `bench/vjp.ts` on a loaded machine Xᵀ·D 43.7 ms vs 5.4 ms
- * (8.2×) and D·Wᵀ 45.8 ms vs 3.9 ms (11.8×); the explicit `Transpose` is a cheap copy (why the
- * flagged kernel path is slow was not investigated). The `cpu` backend has no such defect (same bench: flags vs
- * `matMulT` 1.04–1.08×, i.e. equal within noise; an explicit transpose would only add a copy), so
- * the flags are passed through everywhere except on wasm.
+ * about 10× slower than the same product without the flags, for products the size of a Dense
+ * layer's weight gradient (e.g. Xᵀ·D with X 512×785, D 512×100). An explicit `tf.transpose` (a
+ * cheap copy) followed by a plain `matMul` avoids the slow path. The `cpu` backend has no such
+ * defect (flags and explicit transposes run equally fast, and the transpose would only add a
+ * copy), so the flags are passed through everywhere except on wasm.
  *
  * Tiny products are the exception: below about 16k multiply-adds the flagged kernel is as fast or
- * faster (20×2ᵀ·20×50: 12.8 µs flagged vs 16.0 µs with the explicit transpose; 64×64ᵀ·64×32: 238 µs
- * vs 39 µs; `.scratch`-style measurement on wasm, Node 20), and the extra `Transpose` kernel would
- * only add a launch, so those keep the flags.
+ * faster, and the extra `Transpose` kernel would only add a launch, so those keep the flags.
  *
  * This is the only module that knows about the defect. To remove the workaround once a tfjs
  * release fixes the kernel: run `npx tsx bench/vjp.ts` (its first table times both forms on wasm);

@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { combineTensor, rmsTensor, Term } from '../solvers/arithmetic';
-import { InvalidArgumentError } from '../solvers/errors';
+import { InvalidArgumentError } from '../errors';
 import { interpolantWeights } from '../solvers/interpolant';
 import { stiffnessRatio } from '../solvers/rk_stepper';
 import { Tolerances } from '../solvers/stepper';

@@ -6,7 +6,7 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SolverRegularizer } from '../regularizers/base';
-import { InvalidArgumentError } from '../solvers/errors';
+import { InvalidArgumentError } from '../errors';
 import { rejectUnknownKeys } from '../solvers/options';
 
 export type WeightSchedule = { type: 'constant'; value: number } | { type: 'exponential'; from: number; to: number; epochs: number };

@@ -8,40 +8,45 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 import { AdjointRecord, PackedAdjointOp, unpack } from '../adjoint/discrete';
 import { serializeObject } from '../serialization';
 import { RegularizerInputs, SolverEstimate, SolverRegularizer } from '../regularizers/base';
 import { RegularizerSpec, toRegularizer } from '../regularizers/registry';
-import { InvalidArgumentError, SolverError } from '../solvers/errors';
+import { InvalidArgumentError } from '../errors';
+import { SolverError } from '../solvers/errors';
 import { rejectUnknownKeys } from '../solvers/options';
 import { copyStats, SolveStats } from '../solvers/stats';
+import { isLayerArgKey, LAYER_ARG_KEYS, LayerArgs } from '../tfjs_internals';
 import { LayerStack } from './vector_field';
 
-/** The constructor arguments tfjs itself defines for every layer (`LayerArgs`). */
-export const LAYER_ARG_KEYS: readonly string[] = ['inputShape', 'batchInputShape', 'batchSize', 'dtype', 'name', 'trainable', 'weights', 'inputDType'];
+/** Copies `from[key]` into `to`. */
+function copyKey<T, K extends keyof T>(from: T, to: Partial<T>, key: K): void {
+  to[key] = from[key];
+}
 
 /**
  * Splits constructor arguments into tfjs's `LayerArgs` and the layer's own (null and undefined
  * values dropped: configs store absent options as null). Unknown keys are an error that suggests
- * the closest valid key, so a misspelt option never silently falls back to its default.
+ * the closest valid key, so a misspelt option never silently falls back to its default. `own`
+ * holds none of the `LayerArgs` keys.
  */
-export function splitLayerArgs(
+export function splitLayerArgs<A extends LayerArgs>(
   className: string,
-  args: Record<string, unknown> | undefined,
+  args: A | undefined,
   ownKeys: readonly string[],
-): { layerArgs: LayerArgs; own: Record<string, unknown> } {
+): { layerArgs: LayerArgs; own: Partial<A> } {
   if (args == null || typeof args !== 'object' || Array.isArray(args)) {
     throw new InvalidArgumentError(`${className} takes one options object, got ${args === undefined ? 'nothing' : String(args)}.`);
   }
   rejectUnknownKeys(args, [...ownKeys, ...LAYER_ARG_KEYS], `${className}: `);
-  const layerArgs: Record<string, unknown> = {};
-  const own: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(args)) {
-    if (LAYER_ARG_KEYS.includes(k)) layerArgs[k] = v;
-    else if (v !== null && v !== undefined) own[k] = v;
+  const layerArgs: Partial<A> = {};
+  const own: Partial<A> = {};
+  for (const k of Object.keys(args).filter((key): key is Extract<keyof A, string> => key in args)) {
+    const v = args[k];
+    if (isLayerArgKey(k)) copyKey(args, layerArgs, k);
+    else if (v !== null && v !== undefined) copyKey(args, own, k);
   }
-  return { layerArgs: layerArgs as LayerArgs, own };
+  return { layerArgs, own };
 }
 
 /** Checks the `timeDependent` option (undefined: false). */
@@ -106,7 +111,12 @@ export abstract class DELayer extends tfl.layers.Layer {
     layerArgs: LayerArgs,
     regularizers: unknown,
     customObjects: tf.serialization.ConfigDict | undefined,
-    capabilities: { solver: string; estimates: readonly SolverEstimate[] },
+    capabilities: {
+      solver: string;
+      estimates: readonly SolverEstimate[];
+      /** This layer's solvers that provide each estimate (named in the error message as the fix). */
+      solversWith: (estimate: SolverEstimate) => readonly string[];
+    },
   ) {
     super(layerArgs);
     this.supportsMasking = false;
@@ -117,8 +127,10 @@ export abstract class DELayer extends tfl.layers.Layer {
     for (const r of this.regularizers) {
       if (!capabilities.estimates.includes(r.estimate)) {
         const kind = r.estimate === 'error' ? 'an error estimate (an adaptive solver)' : 'a stiffness estimate';
+        const fixes = capabilities.solversWith(r.estimate).map((n) => `'${n}'`);
         throw new InvalidArgumentError(
-          `The ${r.shortName} regularizer needs a solver with ${kind}; '${capabilities.solver}' has none. Use ${r.estimate === 'error' ? "an adaptive solver such as 'tsit5'" : "'tsit5' or 'dopri5' (ODE) or 'sosri2' (SDE)"}, or drop the regularizer.`,
+          `The ${r.shortName} regularizer needs a solver with ${kind}; '${capabilities.solver}' has none. ` +
+            `Use solver ${fixes.join(' or ')} in this ${this.getClassName()} layer, or drop the regularizer.`,
         );
       }
     }
@@ -210,7 +222,7 @@ export abstract class DELayer extends tfl.layers.Layer {
       maxSteps: resolved.maxSteps,
       saveat: given.saveat ? given.saveat.slice() : null,
       timeDependent,
-      regularizers: this.regularizers.map(serializeObject) as unknown as tf.serialization.ConfigDictArray,
+      regularizers: this.regularizers.map(serializeObject),
     };
   }
 
@@ -230,12 +242,16 @@ export abstract class DELayer extends tfl.layers.Layer {
         }
         throw e;
       }
-      // Kept (still on the tape) until this layer's next training pass or dispose(), so that the
-      // loss closure finds them even in a custom loop where models tidy their layers' calls.
-      tf.keep(result.estimates.error);
-      tf.keep(result.estimates.stiffness);
-      this.calls.push(result.estimates);
-      this.releaseCalls(maxCalls);
+      this.releaseMaterialized();
+      if (this.regularizers.length > 0) {
+        // Kept (still on the tape) until this layer's next training pass or dispose(), so that the
+        // loss closure finds them even in a custom loop where models tidy their layers' calls.
+        // A layer without regularizers keeps nothing: its estimates are in `lastStats`.
+        tf.keep(result.estimates.error);
+        tf.keep(result.estimates.stiffness);
+        this.calls.push(result.estimates);
+        this.releaseCalls(maxCalls);
+      }
       const stats = this.record.forward!;
       this.nfeForwardTotal += stats.nfe;
       this.forwardCalls += 1;
@@ -260,7 +276,10 @@ export abstract class DELayer extends tfl.layers.Layer {
    * include it. Must run in the same scope as the call it regularizes (as tfjs training does).
    */
   regularizationLoss(): tf.Scalar {
-    const inputs = this.calls.length > 0 ? this.calls[this.lossReads++ % this.calls.length] : null;
+    const node = this.lossReads++ % Math.max(1, this.inboundNodes.length, this.calls.length);
+    const inputs = this.calls.length > 0 ? (this.calls[node] ?? null) : null;
+    // A node the last pass did not call (e.g. one eager call of a layer used at two nodes) has no penalty.
+    if (this.calls.length > 0 && inputs === null) return tf.scalar(0);
     if (!inputs || inputs.error.isDisposed) {
       throw new Error(
         `${this.getClassName()} layer '${this.name}': the regularization loss was read without a live forward pass. Call the model first in the same scope (model.fit does; in a custom loop compute model.apply(x, {training: true}) and the losses inside one optimizer.minimize closure).`,
@@ -287,14 +306,33 @@ export abstract class DELayer extends tfl.layers.Layer {
     return this.calls.length > 0 ? this.calls[this.calls.length - 1] : null;
   }
 
-  /** Per-step error estimates E_j of the last call (kept until the layer's next training pass or dispose). */
+  /**
+   * Per-step error estimates E_j of the last call, owned by the layer (valid until its next call or
+   * dispose). The same numbers are in `lastStats.errorEstimate`.
+   */
   get lastErrorEstimates(): tf.Tensor1D | null {
-    return this.lastCall?.error ?? null;
+    return this.regularizers.length > 0 ? (this.lastCall?.error ?? null) : this.materialized('errorEstimate');
   }
 
-  /** Per-step stiffness estimates S_j of the last call (kept like `lastErrorEstimates`). */
+  /** Per-step stiffness estimates S_j of the last call (owned like `lastErrorEstimates`; zeros where not computed). */
   get lastStiffnessEstimates(): tf.Tensor1D | null {
-    return this.lastCall?.stiffness ?? null;
+    return this.regularizers.length > 0 ? (this.lastCall?.stiffness ?? null) : this.materialized('stiffnessEstimate');
+  }
+
+  /** Tensors of the last call's estimates made on request for a layer that keeps none (no regularizers). */
+  private materializedEstimates: Partial<Record<'errorEstimate' | 'stiffnessEstimate', tf.Tensor1D>> = {};
+
+  private materialized(key: 'errorEstimate' | 'stiffnessEstimate'): tf.Tensor1D | null {
+    const f = this.record.forward;
+    if (!f) return null;
+    const n = f.dt.length;
+    this.materializedEstimates[key] ??= tf.keep(tf.tensor1d(f[key].length === n ? f[key] : new Array<number>(n).fill(0)));
+    return this.materializedEstimates[key];
+  }
+
+  private releaseMaterialized(): void {
+    tf.dispose(Object.values(this.materializedEstimates));
+    this.materializedEstimates = {};
   }
 
   /** Statistics of the last solve (a copy), with the NFE of the last backward pass. */
@@ -307,6 +345,7 @@ export abstract class DELayer extends tfl.layers.Layer {
     const result = super.dispose();
     if (result.refCountAfterDispose === 0) {
       this.releaseCalls(0);
+      this.releaseMaterialized();
       for (const s of this.stacks()) s.release();
     }
     return result;

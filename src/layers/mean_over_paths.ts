@@ -5,7 +5,7 @@
  * independent paths per input. The copies share one adaptive step sequence (like any batch).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../solvers/errors';
+import { InvalidArgumentError } from '../errors';
 
 /** Anything with tfjs's `predict` (a `tf.LayersModel`, `tf.Sequential`, ...). */
 export interface Predictor {

@@ -10,13 +10,12 @@ import { discreteAdjointOp, odeSystem } from '../adjoint/discrete';
 import { SolverEstimate } from '../regularizers/base';
 import { RegularizerSpec } from '../regularizers/registry';
 import { resolveOptions, ResolvedOptions, SOLVE_OPTION_KEYS, SolveOptions } from '../solvers/options';
-import { InvalidArgumentError } from '../solvers/errors';
-import { getTableau } from '../solvers/registry';
+import { InvalidArgumentError } from '../errors';
+import { getTableau, solversWithEstimate } from '../solvers/registry';
 import { ButcherTableau } from '../solvers/tableau';
+import { LayerArgs } from '../tfjs_internals';
 import { checkTimeDependent, DELayer, DELayerStats, SolveInfo, splitLayerArgs } from './de_layer';
 import { LayerStack, SerializedLayer } from './vector_field';
-
-import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 
 /**
  * The solver options of `solve` (tspan, solver, rtol, atol, dt0, dtmin, dtmax, maxSteps, saveat,
@@ -60,16 +59,14 @@ export class NeuralODE extends DELayer {
   private forwardField: ((t: number, y: tf.Tensor) => tf.Tensor) | null = null;
 
   constructor(args: NeuralODEArgs & { customObjects?: tf.serialization.ConfigDict }) {
-    const { layerArgs, own } = splitLayerArgs('NeuralODE', args as unknown as Record<string, unknown>, OWN_KEYS);
-    const { vectorField, customObjects, regularizers, timeDependent, ...solveOpts } = own as unknown as NeuralODEArgs & {
-      customObjects?: tf.serialization.ConfigDict;
-    };
+    const { layerArgs, own } = splitLayerArgs('NeuralODE', args, OWN_KEYS);
+    const { vectorField, customObjects, regularizers, timeDependent, ...solveOpts } = own;
     const resolved = resolveOptions(solveOpts);
     const tableau = getTableau(resolved.solver);
     const estimates: SolverEstimate[] = [];
     if (tableau.adaptive) estimates.push('error');
     if (tableau.stiffnessStages) estimates.push('stiffness');
-    super(layerArgs, regularizers, customObjects, { solver: resolved.solver, estimates });
+    super(layerArgs, regularizers, customObjects, { solver: resolved.solver, estimates, solversWith: solversWithEstimate });
     checkTimeDependent(timeDependent);
     // The stiffness estimate is computed when a regularizer reads it (or the user asked); the
     // steps after the last saveat time are solved only when a regularizer reads their estimates.
@@ -79,10 +76,10 @@ export class NeuralODE extends DELayer {
       stopAtLastOutput: this.regularizers.length === 0,
     };
     this.tableau = tableau;
-    const options: Record<string, unknown> = { ...solveOpts };
+    const options: NeuralODEOptions = { ...solveOpts };
     if (timeDependent !== undefined) options.timeDependent = timeDependent;
-    this.options = Object.freeze(options as NeuralODEOptions);
-    this.vectorField = new LayerStack(vectorField as (tfl.layers.Layer | SerializedLayer)[], timeDependent ?? false, customObjects);
+    this.options = Object.freeze(options);
+    this.vectorField = new LayerStack(vectorField, timeDependent ?? false, customObjects);
     this.vectorField.claim(`NeuralODE layer '${this.name}'`);
   }
 
@@ -145,7 +142,7 @@ export class NeuralODE extends DELayer {
     const o = this.options;
     return {
       ...super.getConfig(),
-      vectorField: this.vectorField.serialize() as unknown as tf.serialization.ConfigDictArray,
+      vectorField: this.vectorField.serialize(),
       ...this.sharedConfig(this.resolved, o, this.vectorField.timeDependent),
       saveatMode: this.resolved.saveatMode,
       estimateStiffness: o.estimateStiffness ?? null,

@@ -10,28 +10,29 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { AdjointSystem, discreteAdjointOp } from '../adjoint/discrete';
 import { BrownianTree } from '../noise/brownian';
-import { isValidSeed, MAX_SEED, philox4x32 } from '../noise/prng';
+import { isValidSeed, MAX_SEED } from '../noise/prng';
 import { SolverEstimate } from '../regularizers/base';
 import { RegularizerSpec } from '../regularizers/registry';
-import { InvalidArgumentError } from '../solvers/errors';
-import { ResolvedOptions } from '../solvers/options';
-import { randomSeed, resolveSdeOptions, SdeResolvedOptions, SdeSolveOptions } from '../solvers/sri/options';
-import { getSdeMethod, SdeMethod, sdeStepper } from '../solvers/sri/registry';
+import { InvalidArgumentError } from '../errors';
+import { resolveSdeOptions, SdeResolvedOptions, SdeSolveOptions } from '../solvers/sri/options';
+import { getSdeMethod, SdeMethod, sdeSolversWithEstimate, sdeStepper } from '../solvers/sri/registry';
 import { countedSdeField, emptySdeStats, SdeSolveStats } from '../solvers/sri/solve_sde';
 import { SdeTerm } from '../solvers/sri/stepper';
+import { LayerArgs } from '../tfjs_internals';
 import { checkTimeDependent, DELayer, DELayerStats, SolveInfo, splitLayerArgs } from './de_layer';
+import { PathSeeds } from './path_seeds';
 import { LayerStack, SerializedLayer } from './vector_field';
-
-import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 
 /** The options of `solveSDE` except `brownian` (tspan, solver, rtol, atol, dt0, dtmin, dtmax, maxSteps, saveat), plus: */
 export interface NeuralSDEOptions extends Omit<SdeSolveOptions, 'brownian' | 'seed'> {
   /** Append t as an extra feature to the input of every drift and diffusion layer. Default false. */
   timeDependent?: boolean;
   /**
-   * Integer seed in [0, 2^53 − 1] of the Brownian paths. With a seed, every inference call (`predict`,
-   * `evaluate`) uses the same path (reproducible, also after save/load), and the k-th training call uses
-   * a path derived from (seed, k). Without one, every call draws a fresh path.
+   * Integer seed in [0, 2^53 − 1] of the Brownian paths. With a seed, the calls of one synchronous
+   * inference run (the pieces tfjs's `predict`/`evaluate` cut a batch into) get paths (seed, 0),
+   * (seed, 1), ..., numbered afresh in each run, so `predict` is reproducible (also after save/load)
+   * and every row has its own path; the k-th training call uses a path derived from (seed, k).
+   * Without one, every call draws a fresh path.
    */
   seed?: number;
 }
@@ -51,11 +52,7 @@ export type NeuralSDEStats = DELayerStats & { nfeDiffusion: number };
 const OPTION_KEYS: readonly string[] = ['tspan', 'solver', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat', 'timeDependent', 'seed'];
 const OWN_KEYS: readonly string[] = [...OPTION_KEYS, 'drift', 'diffusion', 'regularizers', 'customObjects'];
 
-/** A seed for the k-th training call, derived from the layer's seed: 53 bits of Philox4x32 at counter k. */
-export function derivedSeed(seed: number, k: number): number {
-  const [a, b] = philox4x32([k >>> 0, Math.floor(k / 2 ** 32) >>> 0, 0x5d3e, 0], [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0]);
-  return (a >>> 11) * 2 ** 32 + (b >>> 0);
-}
+export { derivedSeed } from './path_seeds';
 
 /** The SDE with drift and diffusion stacks, as the discrete adjoint sees it. Its per-call context is the path. */
 function sdeSystem(
@@ -86,15 +83,12 @@ export class NeuralSDE extends DELayer {
   readonly diffusion: LayerStack;
   /** The seed given (undefined: fresh random paths). */
   readonly seed: number | undefined;
+  private readonly paths: PathSeeds;
   private pathSeed = 0;
-  /** Training calls so far (the k of the derived seeds). */
-  trainingCalls = 0;
 
   constructor(args: NeuralSDEArgs & { customObjects?: tf.serialization.ConfigDict }) {
-    const { layerArgs, own } = splitLayerArgs('NeuralSDE', args as unknown as Record<string, unknown>, OWN_KEYS);
-    const { drift, diffusion, customObjects, regularizers, timeDependent, seed, ...solveOpts } = own as unknown as NeuralSDEArgs & {
-      customObjects?: tf.serialization.ConfigDict;
-    };
+    const { layerArgs, own } = splitLayerArgs('NeuralSDE', args, OWN_KEYS);
+    const { drift, diffusion, customObjects, regularizers, timeDependent, seed, ...solveOpts } = own;
     if (seed !== undefined && !isValidSeed(seed)) {
       throw new InvalidArgumentError(`NeuralSDE: option 'seed' must be an integer in [0, ${MAX_SEED}], got ${String(seed)}.`);
     }
@@ -103,17 +97,18 @@ export class NeuralSDE extends DELayer {
     const estimates: SolverEstimate[] = [];
     if (method.adaptive) estimates.push('error');
     if (method.hasStiffness) estimates.push('stiffness');
-    super(layerArgs, regularizers, customObjects, { solver: resolved.solver, estimates });
+    super(layerArgs, regularizers, customObjects, { solver: resolved.solver, estimates, solversWith: sdeSolversWithEstimate });
     checkTimeDependent(timeDependent);
     this.resolved = resolved;
     this.method = method;
     this.seed = seed;
-    const options: Record<string, unknown> = { ...solveOpts };
+    this.paths = new PathSeeds(seed);
+    const options: NeuralSDEOptions = { ...solveOpts };
     if (timeDependent !== undefined) options.timeDependent = timeDependent;
     if (seed !== undefined) options.seed = seed;
-    this.options = Object.freeze(options as NeuralSDEOptions);
-    this.drift = new LayerStack(drift as (tfl.layers.Layer | SerializedLayer)[], timeDependent ?? false, customObjects, 'drift', 'NeuralSDE');
-    this.diffusion = new LayerStack(diffusion as (tfl.layers.Layer | SerializedLayer)[], timeDependent ?? false, customObjects, 'diffusion', 'NeuralSDE');
+    this.options = Object.freeze(options);
+    this.drift = new LayerStack(drift, timeDependent ?? false, customObjects, 'drift', 'NeuralSDE');
+    this.diffusion = new LayerStack(diffusion, timeDependent ?? false, customObjects, 'diffusion', 'NeuralSDE');
     this.drift.claim(`NeuralSDE layer '${this.name}'`);
     this.diffusion.claim(`NeuralSDE layer '${this.name}'`);
   }
@@ -139,18 +134,28 @@ export class NeuralSDE extends DELayer {
     this.features = features;
     const o = this.resolved;
     const nextPath = (x: tf.Tensor): BrownianTree => new BrownianTree({ seed: this.pathSeed, t0: o.t0, t1: o.t1, shape: x.shape.slice() });
-    this.installOp(discreteAdjointOp(sdeSystem(this.drift, this.diffusion, o, nextPath), o as unknown as ResolvedOptions, this.record));
-  }
-
-  /** The seed of the path the next call will use. */
-  private choosePathSeed(training: boolean): number {
-    if (this.seed === undefined) return randomSeed();
-    if (!training) return this.seed;
-    return derivedSeed(this.seed, this.trainingCalls++);
+    this.installOp(discreteAdjointOp(sdeSystem(this.drift, this.diffusion, o, nextPath), o, this.record));
   }
 
   protected override beforeSolve(training: boolean): void {
-    this.pathSeed = this.choosePathSeed(training);
+    this.pathSeed = this.paths.next(training);
+  }
+
+  /** Training calls so far (the k of the derived seeds). */
+  get trainingCalls(): number {
+    return this.paths.trainingCalls;
+  }
+
+  set trainingCalls(k: number) {
+    this.paths.trainingCalls = k;
+  }
+
+  /**
+   * Makes the next inference call use the seed's first path again, as the first call after an
+   * `await` does: for two `predict` calls in one synchronous block that must return the same values.
+   */
+  restartPaths(): void {
+    this.paths.restartInference();
   }
 
   /** The seed of the Brownian path of the last call. */
@@ -171,8 +176,8 @@ export class NeuralSDE extends DELayer {
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
-      drift: this.drift.serialize() as unknown as tf.serialization.ConfigDictArray,
-      diffusion: this.diffusion.serialize() as unknown as tf.serialization.ConfigDictArray,
+      drift: this.drift.serialize(),
+      diffusion: this.diffusion.serialize(),
       ...this.sharedConfig(this.resolved, this.options, this.drift.timeDependent),
       seed: this.seed ?? null,
     };

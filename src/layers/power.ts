@@ -4,8 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
-import { InvalidArgumentError } from '../solvers/errors';
+import { registerPowerLayer } from '../adjoint/dense_vjp';
+import { InvalidArgumentError } from '../errors';
+import { LayerArgs } from '../tfjs_internals';
 
 export interface PowerArgs extends LayerArgs {
   /** A positive integer exponent. Default 3. */
@@ -37,6 +38,8 @@ export class Power extends tfl.layers.Layer {
   }
 }
 tf.serialization.registerClass(Power);
+// The hand-written pullback of dense vector fields differentiates Power layers too.
+registerPowerLayer(Power);
 
 export function power(args?: PowerArgs): Power {
   return new Power(args);

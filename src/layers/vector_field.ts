@@ -6,8 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { appendTime } from '../adjoint/field_vjp';
 import { deserializeObject, isSerialized, SerializedObject, serializeObject } from '../serialization';
-import { InvalidArgumentError } from '../solvers/errors';
+import { InvalidArgumentError } from '../errors';
 
 /** A serialized layer, as `layer.getClassName()` + `layer.getConfig()`. */
 export type SerializedLayer = SerializedObject;
@@ -53,11 +54,6 @@ export function deserializeLayer(s: SerializedLayer, customObjects: tf.serializa
   return deserializeObject(s, isLayer, 'layer', customObjects);
 }
 
-/** Appends a feature holding t along the last axis. */
-export function appendTime(z: tf.Tensor, t: number): tf.Tensor {
-  return tf.tidy(() => tf.concat([z, tf.fill([...z.shape.slice(0, -1), 1], t)], -1));
-}
-
 export class LayerStack {
   readonly layers: tfl.layers.Layer[];
   readonly timeDependent: boolean;
@@ -67,7 +63,7 @@ export class LayerStack {
    * the owning layer's class.
    */
   constructor(
-    layers: (tfl.layers.Layer | SerializedLayer)[],
+    layers: (tfl.layers.Layer | SerializedLayer)[] | undefined,
     timeDependent: boolean,
     customObjects: tf.serialization.ConfigDict | undefined,
     option = 'vectorField',

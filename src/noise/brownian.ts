@@ -40,7 +40,7 @@
  * [t, t + h] reuses the previous query's path and pays about log2(h/tol) + 1 new splits per query. Smaller tol:
  * exact statistics for smaller steps, more levels per query.
  */
-import { InvalidArgumentError } from '../solvers/errors';
+import { InvalidArgumentError } from '../errors';
 import { CounterRNG, isValidSeed, MAX_SEED, StreamKey } from './prng';
 
 /** W(u) − W(s) and the space-time Lévy area H over [s, u], per element of the state. */

@@ -9,7 +9,7 @@
  * example one node of a tree). Philox4x32-10 passes TestU01's BigCrush; distinct (seed, stream, block) triples
  * give statistically independent outputs.
  */
-import { InvalidArgumentError } from '../solvers/errors';
+import { InvalidArgumentError } from '../errors';
 
 /** Philox4x32 round multipliers and Weyl key increments (Salmon et al. 2011). */
 const M0 = 0xd2511f53;

@@ -5,7 +5,7 @@
  * constant), so they cost no extra NFE beyond an optional single sampled step.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../solvers/errors';
+import { InvalidArgumentError } from '../errors';
 import { rejectUnknownKeys } from '../solvers/options';
 
 /** What a NeuralODE layer hands its regularizers after a training forward pass. */

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mulberry32 } from '../noise/prng';
-import { InvalidArgumentError } from '../solvers/errors';
+import { InvalidArgumentError } from '../errors';
 import { checkChoice, checkSaturation, RegularizerInputs, saturate, saturationConfig, SolverRegularizer } from './base';
 import type { SolverEstimate } from './base';
 

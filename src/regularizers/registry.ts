@@ -1,7 +1,7 @@
 /** Regularizers by name and from serialized configs. */
 import * as tf from '@tensorflow/tfjs-core';
 import { deserializeObject, isSerialized, SerializedObject } from '../serialization';
-import { InvalidArgumentError } from '../solvers/errors';
+import { InvalidArgumentError } from '../errors';
 import { SolverRegularizer } from './base';
 import { ErrorEstimateRegularizer } from './error_estimate';
 import { LocalErrorEstimateRegularizer } from './local';

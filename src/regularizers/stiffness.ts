@@ -3,7 +3,7 @@
  * dt factor, max or mean aggregation, and S scaled by 1/(the method's stability size).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../solvers/errors';
+import { InvalidArgumentError } from '../errors';
 import { absDt, checkChoice, RegularizerInputs, SolverRegularizer } from './base';
 import type { SolverEstimate } from './base';
 

@@ -9,6 +9,7 @@
  *   per Tsit5 step by a few tight loops and keeps the solver overhead per NFE small.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tensorDataId } from '../tfjs_internals';
 import { linearCombination, plainRms, scaledRms } from './host_kernels';
 
 /** A coefficient and the tensor it multiplies. */
@@ -84,7 +85,7 @@ export const tensorArithmetic: StateArithmetic = {
 const hostCache = new WeakMap<object, Float32Array>();
 
 function read(x: tf.Tensor): Float32Array {
-  const key = x.dataId as object;
+  const key = tensorDataId(x);
   let d = hostCache.get(key);
   if (d === undefined) {
     d = x.dataSync() as Float32Array;
@@ -119,7 +120,7 @@ export const hostArithmetic: StateArithmetic = {
     const out = new Float32Array(base.size);
     linearCombination(out, read(base), cs, ds);
     const t = tf.tensor(out, base.shape, 'float32');
-    hostCache.set(t.dataId as object, out); // never read back what we just wrote
+    hostCache.set(tensorDataId(t), out); // never read back what we just wrote
     return t;
   },
   rms(terms, scale) {
@@ -136,9 +137,9 @@ export const hostArithmetic: StateArithmetic = {
 
 /**
  * Host loops where tensor memory is host memory and kernel launches dominate: always on `cpu`;
- * on `wasm` for states up to 4096 elements (measured: at 64×32 host loops cost 180 µs/NFE against
- * 242 µs with tensor ops; from 64×128 up, wasm's kernels win). Tensor ops elsewhere (GPU backends,
- * tfjs-node), where reading data back would stall or cost more than the ops.
+ * on `wasm` for states up to 4096 elements (host loops win for small states such as 64×32; from
+ * 64×128 up, wasm's kernels do). Tensor ops elsewhere (GPU backends, tfjs-node), where reading
+ * data back would stall or cost more than the ops.
  */
 export const HOST_WASM_MAX_SIZE = 4096;
 

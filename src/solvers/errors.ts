@@ -1,13 +1,8 @@
 import { SolveStats, copyStats, formatStats } from './stats';
 
-/** Invalid options or arguments: the message names the offending value and the fix. */
-export class InvalidArgumentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidArgumentError';
-    Object.setPrototypeOf(this, new.target.prototype);
-  }
-}
+// Defined at the bottom of the layering (noise and the solvers both throw it); re-exported here,
+// where it was first defined, so that existing imports keep working.
+export { InvalidArgumentError } from '../errors';
 
 export type SolverErrorCode = 'non_finite_state' | 'non_finite_derivative' | 'dt_below_dtmin' | 'dt_underflow' | 'max_steps' | 'bad_derivative';
 

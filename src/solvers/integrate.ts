@@ -33,6 +33,15 @@ export interface IntegrateResult extends SolveResult {
   outputTheta: number[];
 }
 
+/**
+ * The resolved options the loop reads: the ones ODE and SDE solves share (`ResolvedOptions` and
+ * `SdeResolvedOptions` are both `LoopOptions`; the method and its arithmetic come with the stepper).
+ */
+export type LoopOptions = Pick<
+  ResolvedOptions,
+  't0' | 't1' | 'direction' | 'rtol' | 'atol' | 'dt0' | 'dtmin' | 'dtmax' | 'maxSteps' | 'saveat' | 'saveatMode' | 'estimates' | 'tstops' | 'stopAtLastOutput'
+>;
+
 const SNAP = 1e-9;
 
 /**
@@ -93,7 +102,7 @@ export function integrate<Term, S>(
   stepper: Stepper<Term, S>,
   term: Term,
   y0: tf.Tensor,
-  o: ResolvedOptions,
+  o: LoopOptions,
   stats: SolveStats,
   keepStepStates = false,
 ): IntegrateResult {

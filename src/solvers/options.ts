@@ -1,6 +1,6 @@
 /** Solver options: the public type, defaults and validation (errors name the fix). */
 import { ArithmeticChoice } from './arithmetic';
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError } from '../errors';
 import { SolverName, getTableau, SOLVER_NAMES } from './registry';
 import { interpolantFor } from './tableaus/interpolants';
 
@@ -102,14 +102,20 @@ function positive(name: string, v: unknown): number {
   return v;
 }
 
-/** The closest valid key to a misspelt one (case-insensitive, or within two edits), if any. */
+/**
+ * The closest valid key to a misspelt one, if one is close: the same ignoring case, or within two edits
+ * (insertions, deletions, substitutions, swaps of neighbours) that change at most a quarter of the longer
+ * name, so `rtoll` → `rtol` and `wieght` → `weight`, but `sdeType` suggests nothing (not `dtype`).
+ */
 export function closestKey(key: string, valid: Iterable<string>): string | undefined {
   const lower = key.toLowerCase();
   let best: string | undefined;
-  let bestDistance = 3;
+  let bestDistance = Infinity;
   for (const v of valid) {
-    const d = v.toLowerCase() === lower ? 0 : editDistance(lower, v.toLowerCase());
-    if (d < bestDistance) {
+    const other = v.toLowerCase();
+    const d = other === lower ? 0 : editDistance(lower, other);
+    const close = d <= 2 && d <= 0.25 * Math.max(lower.length, other.length);
+    if (close && d < bestDistance) {
       best = v;
       bestDistance = d;
     }
@@ -117,14 +123,19 @@ export function closestKey(key: string, valid: Iterable<string>): string | undef
   return best;
 }
 
+/** Optimal-string-alignment distance: Levenshtein plus swaps of adjacent characters. */
 function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)];
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    prev = row;
+    for (let j = 1; j <= b.length; j++) {
+      let d = Math.min(rows[i - 1][j] + 1, row[j - 1] + 1, rows[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2][j - 2] + 1);
+      row.push(d);
+    }
+    rows.push(row);
   }
-  return prev[b.length];
+  return rows[a.length][b.length];
 }
 
 /** Throws for the first key of `opts` not in `valid`, suggesting the closest valid key. */

@@ -3,7 +3,7 @@ import { tsit5 } from './tableaus/tsit5';
 import { dopri5 } from './tableaus/dopri5';
 import { bosh3 } from './tableaus/bosh3';
 import { euler, midpoint, rk4 } from './tableaus/fixed';
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError } from '../errors';
 
 /** Solver names. Lowercase, because tfjs serialization case-converts string values. */
 export const SOLVER_NAMES = ['tsit5', 'dopri5', 'bosh3', 'euler', 'midpoint', 'rk4'] as const;
@@ -21,4 +21,9 @@ export function getTableau(name: string): ButcherTableau {
     throw new InvalidArgumentError(`Unknown solver '${String(name)}'. Valid solvers: ${SOLVER_NAMES.map((n) => `'${n}'`).join(', ')}.`);
   }
   return TABLEAUS[name];
+}
+
+/** The solvers that provide an estimate: 'error' (adaptive ones) or 'stiffness'. */
+export function solversWithEstimate(estimate: 'error' | 'stiffness'): SolverName[] {
+  return SOLVER_NAMES.filter((n) => (estimate === 'error' ? TABLEAUS[n].adaptive : TABLEAUS[n].stiffnessStages !== undefined));
 }

@@ -186,17 +186,12 @@ export interface RkStepTensorResult {
 }
 
 /**
- * Which estimates `rkStepTensor` computes. With `stiffnessActive` omitted the rule of
- * `stiffnessRatio` is evaluated on the values (3 read-backs); the discrete adjoint passes the
- * forward solve's decision instead.
- */
-export type RkStepWants = ReplayWants;
-
-/**
  * One step with tfjs ops only, so that tfjs autodiff can differentiate it: the discrete adjoint
  * recomputes accepted steps with this, and tests unroll it as the autodiff reference. Computes the
  * same quantities as the stepper's forward step (which may use host arithmetic), including the
- * dense output at `want.thetas`.
+ * dense output at `want.thetas`. With `want.stiffnessActive` omitted the rule of `stiffnessRatio`
+ * is evaluated on the values (3 read-backs); the discrete adjoint passes the forward solve's
+ * decision instead.
  */
 export function rkStepTensor(
   tab: ButcherTableau,
@@ -205,7 +200,7 @@ export function rkStepTensor(
   y: tf.Tensor,
   dt: number,
   tol: Tolerances,
-  want: RkStepWants = {},
+  want: ReplayWants = {},
 ): RkStepTensorResult {
   const { g, k, y1 } = rkStages(tab, { combine: combineTensor }, f, t, y, dt, null);
   let error: tf.Scalar | undefined;

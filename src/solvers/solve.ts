@@ -7,7 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { chooseArithmetic } from './arithmetic';
-import { InvalidArgumentError, SolverError } from './errors';
+import { InvalidArgumentError } from '../errors';
+import { SolverError } from './errors';
 import { integrate, IntegrateResult, SolveResult } from './integrate';
 import { resolveOptions, ResolvedOptions, SolveOptions } from './options';
 import { getTableau } from './registry';
@@ -42,11 +43,11 @@ export function countedVectorField(f: VectorField, stats: SolveStats): VectorFie
   };
 }
 
-/** Internal: solve with resolved options, optionally keeping the start state of every accepted step. */
-export function solveResolved(f: VectorField, y0: tf.Tensor, o: ResolvedOptions, keepStepStates = false): IntegrateResult {
+/** Internal: solve with resolved options. */
+export function solveResolved(f: VectorField, y0: tf.Tensor, o: ResolvedOptions): IntegrateResult {
   const stats = emptyStats();
   const stepper = rkStepper(getTableau(o.solver), chooseArithmetic(o.arithmetic, y0.size));
-  return integrate(stepper, countedVectorField(f, stats), y0, o, stats, keepStepStates);
+  return integrate(stepper, countedVectorField(f, stats), y0, o, stats);
 }
 
 /**

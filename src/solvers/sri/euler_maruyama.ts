@@ -4,7 +4,7 @@
  * no error estimate, so it is a fixed-step method. tfjs ops only (differentiable), like `sriStep`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../../errors';
 import { DiffusionFn, DriftFn } from './step';
 
 export interface EulerMaruyamaStepResult {

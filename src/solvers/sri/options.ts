@@ -6,7 +6,7 @@
  */
 import { BrownianTree } from '../../noise/brownian';
 import { isValidSeed, MAX_SEED } from '../../noise/prng';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../../errors';
 import { rejectUnknownKeys, ResolvedOptions, resolveOptions, SolveOptions } from '../options';
 import { getSdeMethod, SdeSolverName } from './registry';
 

@@ -2,7 +2,7 @@
  * SDE solver names and what each method offers: adaptive or fixed-step, stiffness estimate, stability size,
  * evaluations per step, and its `Stepper`.
  */
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../../errors';
 import { Stepper } from '../stepper';
 import { eulerMaruyamaStepper, SdeTerm, SriState, sriStepper } from './stepper';
 import { SriTableau } from './tableau';
@@ -73,4 +73,9 @@ export function getSdeMethod(name: unknown): SdeMethod {
 export function sdeStepper(name: unknown): Stepper<SdeTerm, SriState> {
   const method = getSdeMethod(name);
   return method.tableau ? sriStepper(method.tableau) : eulerMaruyamaStepper();
+}
+
+/** The SDE solvers that provide an estimate: 'error' (adaptive ones) or 'stiffness'. */
+export function sdeSolversWithEstimate(estimate: 'error' | 'stiffness'): SdeSolverName[] {
+  return SDE_SOLVER_NAMES.filter((n) => (estimate === 'error' ? METHODS[n].adaptive : METHODS[n].hasStiffness));
 }

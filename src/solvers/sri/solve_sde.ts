@@ -8,9 +8,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BrownianTree } from '../../noise/brownian';
-import { InvalidArgumentError, SolverError } from '../errors';
-import { integrate, IntegrateResult } from '../integrate';
-import { ResolvedOptions } from '../options';
+import { InvalidArgumentError } from '../../errors';
+import { SolverError } from '../errors';
+import { integrate, IntegrateResult, LoopOptions } from '../integrate';
 import { checkState } from '../solve';
 import { emptyStats, SolveStats } from '../stats';
 import { VectorField } from '../stepper';
@@ -77,10 +77,10 @@ export function countedSdeField(fn: VectorField, role: keyof typeof ROLES, stats
   };
 }
 
-/** The options the loop reads. `integrate` takes `ResolvedOptions`, but only reads the fields shared with SDE solves. */
-function loopOptions(o: SdeResolvedOptions): ResolvedOptions {
+/** The options the loop reads (the SDE method, seed and path are the stepper's and the term's business). */
+function loopOptions(o: SdeResolvedOptions): LoopOptions {
   const { solver: _solver, seed: _seed, brownian: _brownian, ...loop } = o;
-  return loop as ResolvedOptions;
+  return loop;
 }
 
 /** The path of a solve: the given tree (checked against y0's shape) or a new one from the seed over tspan. */

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { rmsTensor, Term } from '../arithmetic';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../../errors';
 import { Tolerances, VectorField } from '../stepper';
 import { SriStagePlan, SriTableau } from './tableau';
 

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BrownianTree } from '../../noise/brownian';
 import { chooseArithmetic } from '../arithmetic';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../../errors';
 import { StepAttempt, Stepper, VectorField } from '../stepper';
 import { eulerMaruyamaStep } from './euler_maruyama';
 import { sdeInitialStep } from './initial_step';

@@ -1,0 +1,347 @@
+/**
+ * solveSDE: strong convergence on the same Brownian path (adaptive and fixed-step SRI, Euler–Maruyama),
+ * no bias from rejected steps, weak statistics, determinism and NFE counts, the stiffness estimate of
+ * SOSRI2, the SDE controller settings, replay of accepted steps, errors and leaks.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { BrownianTree, brownianTree } from '../../../src/noise/brownian';
+import { InvalidArgumentError, SolverError } from '../../../src/solvers/errors';
+import { resolveSdeOptions, SdeSolveOptions } from '../../../src/solvers/sri/options';
+import { getSdeMethod, SDE_SOLVER_NAMES, sdeStepper } from '../../../src/solvers/sri/registry';
+import { SdeSolveStats, solveSDE, solveSDEResolved } from '../../../src/solvers/sri/solve_sde';
+import { sriStep } from '../../../src/solvers/sri/step';
+import { stepNoise } from '../../../src/solvers/sri/stepper';
+import { sosri } from '../../../src/solvers/sri/tableaus';
+import { VectorField } from '../../../src/solvers/stepper';
+import { expectNoLeak, expectThrowNoLeak } from '../../support/helpers';
+
+// ---------------------------------------------------------------- geometric Brownian motion
+
+/** dy = μ y dt + σ y dW: drift and diffusion, and the exact solution y0·exp((μ − σ²/2)t + σW_t) on a path. */
+function gbm(mu: number, sigma: number): { f: VectorField; g: VectorField; exact: (tree: BrownianTree, t: number) => Float64Array } {
+  return {
+    f: (_t, y) => tf.mul(y, mu),
+    g: (_t, y) => tf.mul(y, sigma),
+    exact: (tree, t) => tree.increment(tree.t0, t).dW.map((w) => Math.exp((mu - (sigma * sigma) / 2) * t + sigma * w)),
+  };
+}
+
+/** Mean |y − exact| over all elements; disposes y. */
+function meanAbsErr(y: tf.Tensor, exact: Float64Array): number {
+  const v = y.dataSync();
+  y.dispose();
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += Math.abs(v[i] - exact[i]);
+  return s / v.length;
+}
+
+/** Least-squares slope of log(err) against log(h). */
+function slope(hs: number[], errs: number[]): number {
+  const x = hs.map(Math.log);
+  const y = errs.map(Math.log);
+  const mx = x.reduce((a, b) => a + b) / x.length;
+  const my = y.reduce((a, b) => a + b) / y.length;
+  let num = 0;
+  let den = 0;
+  x.forEach((xi, i) => {
+    num += (xi - mx) * (y[i] - my);
+    den += (xi - mx) ** 2;
+  });
+  return num / den;
+}
+
+/** Counts calls of a field. */
+function counted(fn: VectorField): VectorField & { calls: number } {
+  const w = ((t: number, y: tf.Tensor) => {
+    w.calls++;
+    return fn(t, y);
+  }) as VectorField & { calls: number };
+  w.calls = 0;
+  return w;
+}
+
+const N = 200;
+let y0: tf.Tensor;
+beforeAll(() => {
+  y0 = tf.ones([N]);
+});
+afterAll(() => y0.dispose());
+
+describe('strong convergence on one Brownian path (GBM)', () => {
+  test('adaptive sosri: the error falls as rtol = atol go 1e-1 → 1e-4; outputs land on saveat', () => {
+    // No drift: the drift part δ·h·Σk of the error estimate would otherwise force h ∝ tol/|μ| and push the
+    // solution into float32 rounding (≈3e-6 here) before 1e-4.
+    const { f, g, exact } = gbm(0, 1);
+    const tree = brownianTree({ seed: 11, t0: 0, t1: 1, shape: [N] });
+    const tols = [1e-1, 1e-2, 1e-3, 1e-4];
+    const errs: number[] = [];
+    const nfes: number[] = [];
+    for (const tol of tols) {
+      const r = expectNoLeak(() => solveSDE(f, g, y0, { brownian: tree, rtol: tol, atol: tol, saveat: [0.25, 0.5, 1] }), 3);
+      expect(r.ts).toEqual([0.25, 0.5, 1]);
+      expect(r.stats.t).toEqual(expect.arrayContaining([0.25, 0.5]));
+      expect(meanAbsErr(r.ys[0], exact(tree, 0.25))).toBeLessThan(0.05);
+      expect(meanAbsErr(r.ys[1], exact(tree, 0.5))).toBeLessThan(0.05);
+      errs.push(meanAbsErr(r.ys[2], exact(tree, 1)));
+      nfes.push(r.stats.nfe);
+    }
+    // Measured: errors 1.2e-2, 1.0e-2, 2.9e-3, 2.7e-4 with 166, 214, 334, 1094 NFE. From 1e-1 to 1e-2 the
+    // step sizes barely change (growth from the initial step is capped at 9/8 per step), hence a small gain.
+    for (let i = 1; i < tols.length; i++) {
+      expect(errs[i]).toBeLessThan(errs[i - 1]);
+      expect(nfes[i]).toBeGreaterThan(nfes[i - 1]);
+    }
+    expect(errs[3]).toBeLessThan(errs[0] / 20);
+    expect(errs[3]).toBeLessThan(1e-3);
+  });
+
+  test('fixed-step SRI converges with strong order ≈ 1.5, Euler–Maruyama with ≈ 0.5', () => {
+    const { f, g, exact } = gbm(1, 0.5);
+    const tree = brownianTree({ seed: 3, t0: 0, t1: 1, shape: [N] });
+    const ref = exact(tree, 1);
+    const hs = [1 / 8, 1 / 16, 1 / 32, 1 / 64];
+    // An adaptive method with dtmax = dt0 and tolerances it always meets takes fixed steps of dt0.
+    const sri = hs.map((h) => {
+      const r = solveSDE(f, g, y0, { brownian: tree, dt0: h, dtmax: h, rtol: 1e6, atol: 1e6 });
+      expect(r.stats.nAccepted).toBe(Math.round(1 / h));
+      expect(r.stats.nRejected).toBe(0);
+      return meanAbsErr(r.ys[0], ref);
+    });
+    const em = hs.map((h) => meanAbsErr(solveSDE(f, g, y0, { brownian: tree, solver: 'euler_maruyama', dt0: h }).ys[0], ref));
+    for (let i = 1; i < hs.length; i++) {
+      expect(sri[i]).toBeLessThan(sri[i - 1]);
+      expect(em[i]).toBeLessThan(em[i - 1]);
+    }
+    expect(slope(hs, sri)).toBeGreaterThan(1.2);
+    expect(slope(hs, em)).toBeGreaterThan(0.3);
+    expect(slope(hs, em)).toBeLessThan(0.9);
+    expect(sri[3]).toBeLessThan(em[3] / 10);
+  });
+
+  test('rejected steps re-query the same path: many rejections, no bias', () => {
+    const { f, g, exact } = gbm(0, 1);
+    const tree = brownianTree({ seed: 5, t0: 0, t1: 1, shape: [N] });
+    const ref = exact(tree, 1);
+    const plain = solveSDE(f, g, y0, { brownian: tree, rtol: 1e-3, atol: 1e-3 });
+    const rejecting = solveSDE(f, g, y0, { brownian: tree, rtol: 1e-3, atol: 1e-3, dt0: 1 });
+    expect(rejecting.stats.nRejected).toBeGreaterThanOrEqual(5);
+    expect(rejecting.stats.nRejected).toBeGreaterThan(plain.stats.nRejected + 3);
+    const ePlain = meanAbsErr(plain.ys[0], ref);
+    const eRejecting = meanAbsErr(rejecting.ys[0], ref);
+    // Redrawing the noise of a rejected step would land on another path: an O(1) error (mean |y| ≈ 0.8).
+    expect(eRejecting).toBeLessThan(3 * ePlain);
+    expect(eRejecting).toBeLessThan(1e-2);
+  });
+});
+
+test('weak: Ornstein–Uhlenbeck mean and variance at t = 1 over 4000 paths within 3 standard errors', () => {
+  const theta = 1;
+  const sigma = 0.5;
+  const n = 4000;
+  const x0 = tf.fill([n], 1);
+  const r = solveSDE(
+    (_t, y) => tf.mul(y, -theta),
+    (_t, y) => tf.fill(y.shape, sigma),
+    x0,
+    { seed: 2024 },
+  );
+  x0.dispose();
+  const v = r.ys[0].dataSync();
+  r.ys[0].dispose();
+  let m = 0;
+  for (const x of v) m += x;
+  m /= n;
+  let s2 = 0;
+  for (const x of v) s2 += (x - m) ** 2;
+  s2 /= n - 1;
+  const mean = Math.exp(-theta);
+  const variance = ((sigma * sigma) / (2 * theta)) * (1 - Math.exp(-2 * theta));
+  expect(Math.abs(m - mean)).toBeLessThan(3 * Math.sqrt(variance / n));
+  expect(Math.abs(s2 - variance)).toBeLessThan(3 * variance * Math.sqrt(2 / (n - 1)));
+});
+
+describe('determinism and counts', () => {
+  const { f, g } = gbm(0.5, 0.5);
+
+  test('same seed: identical bits; another seed: another path', () => {
+    const run = (seed: number): Float32Array => {
+      const r = solveSDE(f, g, y0, { seed });
+      const out = r.ys[0].dataSync().slice() as Float32Array;
+      r.ys[0].dispose();
+      return out;
+    };
+    const a = run(42);
+    expect(Buffer.from(run(42).buffer).equals(Buffer.from(a.buffer))).toBe(true);
+    const b = run(43);
+    let differ = 0;
+    for (let i = 0; i < N; i++) if (a[i] !== b[i]) differ++;
+    expect(differ).toBe(N);
+    // No seed: a fresh one per call.
+    const c = solveSDE(f, g, y0);
+    const d = solveSDE(f, g, y0);
+    expect(tf.util.arraysEqual(c.ys[0].dataSync(), d.ys[0].dataSync())).toBe(false);
+    tf.dispose([...c.ys, ...d.ys]);
+  });
+
+  test.each(SDE_SOLVER_NAMES.map((s) => [s]))('%s: nfe = drift calls, nfeDiffusion = diffusion calls', (solver) => {
+    const fc = counted(f);
+    const gc = counted(g);
+    const fixed = !getSdeMethod(solver).adaptive;
+    const r = solveSDE(fc, gc, y0, { solver, seed: 1, dt0: fixed ? 0.05 : undefined });
+    tf.dispose(r.ys);
+    expect(r.stats.nfe).toBe(fc.calls);
+    expect(r.stats.nfeDiffusion).toBe(gc.calls);
+    const per = getSdeMethod(solver).evaluationsPerStep;
+    const init = fixed ? 0 : 2; // the initial-step heuristic: 2 drift and 2 diffusion evaluations
+    expect(fc.calls).toBe(per.drift * r.stats.nSteps + init);
+    expect(gc.calls).toBe(per.diffusion * r.stats.nSteps + init);
+    expect(r.stats.nAccepted + r.stats.nRejected).toBe(r.stats.nSteps);
+    expect(r.stats.dt.length).toBe(r.stats.nAccepted);
+    expect(r.stats.errorEstimate.length).toBe(fixed ? 0 : r.stats.nAccepted);
+    if (!fixed) expect(Math.max(...r.stats.errorEstimate)).toBeLessThanOrEqual(1);
+  });
+
+  test('registry: adaptivity, stiffness and stability size per method', () => {
+    expect(SDE_SOLVER_NAMES.map((n) => [getSdeMethod(n).adaptive, getSdeMethod(n).hasStiffness, getSdeMethod(n).stabilitySize])).toEqual([
+      [true, false, undefined],
+      [true, true, 10.6],
+      [true, false, undefined],
+      [false, false, undefined],
+    ]);
+    expect(sdeStepper('sosri2').stabilitySize).toBe(10.6);
+    expect(sdeStepper('euler_maruyama').adaptive).toBe(false);
+    expect(() => getSdeMethod('SOSRI')).toThrow(/Unknown SDE solver 'SOSRI'\. Valid SDE solvers: 'sosri'/);
+  });
+
+  test('the SDE controller settings reach the loop: accepted steps grow by at most qmax = 9/8', () => {
+    expect(sdeStepper('sosri').controller).toMatchObject({ beta1: 7 / 15, beta2: 4 / 15, safety: 0.9, qmax: 9 / 8, qmin: 1 / 5, qoldinit: 1e-4 });
+    const r = solveSDE(f, g, y0, { seed: 9, rtol: 0.5, atol: 0.5, dt0: 1e-3 });
+    tf.dispose(r.ys);
+    const ratios = r.stats.dt.slice(1, -1).map((dt, i) => dt / r.stats.dt[i]);
+    expect(Math.max(...ratios)).toBeLessThanOrEqual((9 / 8) * (1 + 1e-12));
+    expect(Math.max(...ratios)).toBeGreaterThan(1.12); // growth-limited at this loose tolerance
+  });
+});
+
+test('SOSRI2 reports stiffness estimates ≈ |λ| on dy = λy dt + small noise; SOSRI reports none', () => {
+  const lambda = -20;
+  const f: VectorField = (_t, y) => tf.mul(y, lambda);
+  const g: VectorField = (_t, y) => tf.mul(y, 0.01);
+  const x0 = tf.ones([16]);
+  const r = solveSDE(f, g, x0, { solver: 'sosri2', seed: 4 });
+  tf.dispose(r.ys);
+  const S = r.stats.stiffnessEstimate;
+  expect(S.length).toBe(r.stats.nAccepted);
+  const sorted = S.slice().sort((a, b) => a - b);
+  expect(Math.abs(sorted[Math.floor(S.length / 2)] - 20)).toBeLessThan(0.5);
+  expect(S.filter((s) => Math.abs(s - 20) < 1).length).toBeGreaterThan(0.9 * S.length);
+  const plain = solveSDE(f, g, x0, { seed: 4 });
+  tf.dispose(plain.ys);
+  expect(plain.stats.stiffnessEstimate).toEqual([]);
+  x0.dispose();
+});
+
+test('kept step states replay bit for bit from the same increments (what the discrete adjoint needs)', () => {
+  const { f, g } = gbm(1, 0.5);
+  const o = resolveSdeOptions({ seed: 8, rtol: 0.05, atol: 0.05, saveat: [0.5, 1] });
+  const before = tf.memory().numTensors;
+  const { stats, stepStates, ys, outputStep, brownian } = solveSDEResolved(f, g, y0, o, true);
+  expect(stepStates.length).toBe(stats.nAccepted);
+  expect(tf.memory().numTensors - before).toBe(stepStates.length + ys.length);
+  expect(outputStep[outputStep.length - 1]).toBe(stats.nAccepted - 1);
+  const tol = { atol: 0.05, rtol: 0.05 };
+  for (let j = 0; j < stats.nAccepted; j++) {
+    const { dW, dZ } = stepNoise(brownian, stats.t[j], stats.dt[j], y0.shape, true);
+    const r = sriStep(sosri, f, g, stats.t[j], stepStates[j], stats.dt[j], dW, dZ as tf.Tensor, tol, { error: true });
+    const next = j + 1 < stats.nAccepted ? stepStates[j + 1] : ys[1];
+    expect(tf.util.arraysEqual(r.y1.dataSync(), next.dataSync())).toBe(true);
+    expect(r.error!.dataSync()[0]).toBe(stats.errorEstimate[j]);
+    tf.dispose([r.y1, r.error!, dW, dZ!]);
+  }
+  tf.dispose([...stepStates, ...ys]);
+});
+
+describe('errors name the fix and leak nothing', () => {
+  const { f, g } = gbm(0.5, 0.5);
+  const tree = brownianTree({ seed: 1, t0: 0, t1: 1, shape: [N] });
+
+  test.each<[string, SdeSolveOptions, RegExp]>([
+    ['unknown option', { rtoll: 1e-3 } as never, /Unknown option 'rtoll' \(did you mean 'rtol'\?\)\. Valid options: .*seed, brownian/],
+    ['an ODE-only option', { arithmetic: 'host' } as never, /Unknown option 'arithmetic'/],
+    ['unknown solver', { solver: 'tsit5' as never }, /Unknown SDE solver 'tsit5'\. Valid SDE solvers: 'sosri', 'sosri2', 'sriw1', 'euler_maruyama'/],
+    ['reversed tspan', { tspan: [1, 0] }, /forward in time only: option 'tspan' must have t0 < t1, got \[1, 0\]/],
+    ['Euler–Maruyama without dt0', { solver: 'euler_maruyama' }, /'euler_maruyama' takes fixed steps: set 'dt0'.*'sosri'/],
+    ['fractional seed', { seed: 1.5 }, /'seed' must be an integer in \[0, 9007199254740991\], got 1.5/],
+    ['seed and brownian', { seed: 1, brownian: tree }, /either 'seed' or 'brownian', not both/],
+    ['brownian not a tree', { brownian: {} as never }, /'brownian' must be a BrownianTree/],
+    ['brownian too short', { brownian: tree, tspan: [0, 2] }, /covers \[0, 1\], which does not contain tspan \[0, 2\]/],
+    ['rtol zero (shared check)', { rtol: 0 }, /'rtol' must be a finite positive number, got 0/],
+    ['saveat outside tspan', { saveat: [0.5, 2] }, /'saveat' entry 1 \(2\) lies outside tspan/],
+  ])('%s', (_name, opts, msg) => {
+    const e = expectThrowNoLeak(() => solveSDE(f, g, y0, opts));
+    expect(e).toBeInstanceOf(InvalidArgumentError);
+    expect(e.message).toMatch(msg);
+  });
+
+  test('bad arguments', () => {
+    expect(() => solveSDE(f, g, [1] as never)).toThrow(/y0 must be a tf.Tensor/);
+    expect(() => solveSDE(f, 'g' as never, y0)).toThrow(/diffusion g\(t, y\) must be a function/);
+    expect(() => solveSDE(f, g, y0, [] as never)).toThrow(/SDE solver options must be an object/);
+    const small = tf.ones([3]);
+    const e = expectThrowNoLeak(() => solveSDE(f, g, small, { brownian: tree }));
+    expect(e.message).toMatch(/'brownian' has shape \[200\] but y0 has shape \[3\]/);
+    small.dispose();
+  });
+
+  function solverError(fn: () => unknown): SolverError {
+    const e = expectThrowNoLeak(fn);
+    expect(e).toBeInstanceOf(SolverError);
+    return e as SolverError;
+  }
+
+  test.each(['sosri', 'euler_maruyama'] as const)('%s: diffusion of the wrong shape names g', (solver) => {
+    const e = solverError(() => solveSDE(f, (_t, y) => tf.concat([y, y]), y0, { solver, seed: 1, dt0: 0.1 }));
+    expect(e.code).toBe('bad_derivative');
+    expect(e.message).toMatch(/diffusion g\(t, y\) returned a float32 tensor of shape \[400\] for a state of shape \[200\]: diagonal noise/);
+    expect((e.stats as SdeSolveStats).nfeDiffusion).toBe(1);
+  });
+
+  test('drift of the wrong shape names f', () => {
+    const e = solverError(() => solveSDE((_t, y) => tf.sum(y), g, y0, { seed: 1 }));
+    expect(e.code).toBe('bad_derivative');
+    expect(e.message).toMatch(/drift f\(t, y\) returned a float32 tensor of shape \[\]/);
+  });
+
+  test('NaN: initial state, drift blowing up, Euler–Maruyama', () => {
+    const bad = tf.fill([4], NaN);
+    expect(solverError(() => solveSDE(f, g, bad, { seed: 1 })).code).toBe('non_finite_state');
+    bad.dispose();
+    // Finite at t0 only: every attempted step is non-finite, so the solve fails after 10 attempts.
+    const nanDrift: VectorField = (t, y) => (t === 0 ? tf.mul(y, 0.5) : tf.fill(y.shape, NaN));
+    const e = solverError(() => solveSDE(nanDrift, g, y0, { seed: 1 }));
+    expect(e.code).toBe('non_finite_state');
+    expect(e.message).toMatch(/The last 10 attempted steps all produced NaN or Infinity/);
+    expect(e.stats.nSteps).toBe(10);
+    const nanDiffusion: VectorField = (t, y) => (t === 0 ? tf.mul(y, 0.5) : tf.fill(y.shape, NaN));
+    expect(solverError(() => solveSDE(f, nanDiffusion, y0, { seed: 1 })).code).toBe('non_finite_state');
+    const em = solverError(() => solveSDE(nanDrift, g, y0, { seed: 1, solver: 'euler_maruyama', dt0: 0.1 }));
+    expect(em.code).toBe('non_finite_state');
+    expect(em.message).toMatch(/fixed step/);
+  });
+
+  test('maxSteps', () => {
+    const e = solverError(() => solveSDE(f, g, y0, { seed: 1, maxSteps: 3 }));
+    expect(e.code).toBe('max_steps');
+    expect(e.stats.nSteps).toBe(3);
+    expect(e.stats.nfe).toBe(3 * 4 + 2);
+    expect((e.stats as SdeSolveStats).nfeDiffusion).toBe(3 * 4 + 2);
+  });
+
+  test('a step backwards in time is refused by the stepper', () => {
+    const stepper = sdeStepper('sosri');
+    const term = { drift: f, diffusion: g, brownian: tree };
+    const e = expectThrowNoLeak(() => stepper.step(term, 0.5, y0, -0.1, null, { atol: 1, rtol: 1 }));
+    expect(e).toBeInstanceOf(InvalidArgumentError);
+    expect(e.message).toMatch(/forward in time only, got a step dt=-0.1/);
+  });
+});
