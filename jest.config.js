@@ -14,6 +14,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   setupFilesAfterEnv: ['<rootDir>/test/support/setup_backend.ts'],
   testTimeout: 120000,
+  // jest's default leaves one core idle (cores − 1 workers: one worker on a 2-core machine); the tests are CPU-bound.
+  maxWorkers: '100%',
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/', ...(integration ? [] : INTEGRATION)],
   ...(integration ? { testMatch: INTEGRATION.map((d) => `${d}**/*.test.ts`) } : {}),
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
