@@ -95,7 +95,6 @@ export async function runMlpGridBench(opts: BenchOptions): Promise<void> {
   const rounds = opts.quick ? 1 : 2;
   const withPeer = peerAvailable('PEER_TORCHDIFFEQ');
   console.log(`\nMLP throughput (node_mlp_throughput.py's problem): dopri5 rtol = atol = ${TOL}, t ∈ [0, 1], hidden ${HIDDEN} tanh, ${rounds} round(s)`);
-  if (!withPeer) console.log('(torchdiffeq side skipped: set PEER_TORCHDIFFEQ as ../shared/peers/README.md says)');
   const ourRuns = new Map<string, OurRow[]>();
   const peerRuns: PeerRow[][] = [];
   for (let r = 0; r < rounds; r++) {

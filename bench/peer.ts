@@ -108,6 +108,12 @@ export function peerAvailable(envVar: keyof typeof PEER_PACKAGE): boolean {
     console.log(`(${pkg} side skipped: no ${pkg} package folder in ${dir}; set ${envVar} to the directory that contains it)`);
     return false;
   }
+  const python = process.env.PYTHON ?? '/usr/bin/python3';
+  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    console.log(`(${pkg} side skipped: ${python} cannot import torch; apt-get install python3-torch, or set PYTHON to an interpreter that has it)`);
+    return false;
+  }
   process.env[envVar] = dir;
   return true;
 }

@@ -113,7 +113,12 @@ async function prepareCase(v: Variant, lins: Linear[]): Promise<OurCase> {
   const vars = layer.trainableWeights.map((w) => w.read() as tf.Variable);
   const lossOf = (y: tf.Tensor): tf.Scalar => tf.mean(tf.square(y)) as tf.Scalar;
   const fwd = (): void => tf.tidy(() => void (layer.apply(x) as tf.Tensor).dataSync());
-  const grads = (): { value: tf.Scalar; grads: tf.NamedTensorMap } => tf.variableGrads(() => lossOf(layer.apply(x) as tf.Tensor), vars);
+  // A training step as fit takes it (a training call records its increments for the reverse pass), on the
+  // same path every time (the first training call's).
+  const grads = (): { value: tf.Scalar; grads: tf.NamedTensorMap } => {
+    layer.trainingCalls = 0;
+    return tf.variableGrads(() => lossOf(layer.apply(x, { training: true }) as tf.Tensor), vars);
+  };
   const fwdBwd = (): void => {
     const g = grads();
     tf.dispose([g.value, ...Object.values(g.grads)]);
@@ -287,7 +292,6 @@ export async function runSdeBench(opts: BenchOptions): Promise<SdeBenchReport[]>
   console.log(`\nneural SDE (sde_spiral.py's problem): batch ${BATCH}, state ${DIM}, hidden ${HIDDEN}, t ∈ [0, 1], loss mean(y(1)²)`);
   console.log(`weights: Mulberry32(${SEED}) → param_fingerprint ${JSON.stringify(fp)}`);
   const withPeer = peerAvailable('PEER_TORCHSDE');
-  if (!withPeer) console.log('(torchsde side skipped: set PEER_TORCHSDE as ../shared/peers/README.md says to run it alternately with ours)');
   const rounds = opts.quick ? 1 : 2;
   const cases = new Map<BackendName, OurCase[]>();
   const peerRuns: PeerResult[] = [];

@@ -243,7 +243,6 @@ export async function runSpiralTrainBench(opts: BenchOptions): Promise<SpiralTra
   );
   console.log(`weights: Mulberry32(${SEED}) → param_fingerprint ${JSON.stringify(fingerprint(lins))}`);
   const withPeer = peerAvailable('PEER_TORCHDIFFEQ');
-  if (!withPeer) console.log('(torchdiffeq side skipped: set PEER_TORCHDIFFEQ as ../shared/peers/README.md says to run it alternately with ours)');
   const ours = new Map<BackendName, { rounds: OurRound[]; stat: OurStatic }>();
   const peers: PeerSpiral[] = [];
   for (let r = 0; r < rounds; r++) {

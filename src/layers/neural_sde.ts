@@ -17,7 +17,7 @@ import { InvalidArgumentError } from '../errors';
 import { resolveSdeOptions, SdeResolvedOptions, SdeSolveOptions } from '../solvers/sri/options';
 import { getSdeMethod, SdeMethod, sdeSolversWithEstimate, sdeStepper } from '../solvers/sri/registry';
 import { countedSdeField, emptySdeStats, SdeSolveStats } from '../solvers/sri/solve_sde';
-import { SdeTerm } from '../solvers/sri/stepper';
+import { SdeTerm, StepNoiseRecord } from '../solvers/sri/stepper';
 import { LayerArgs } from '../tfjs_internals';
 import { checkTimeDependent, DELayer, DELayerStats, SolveInfo, splitLayerArgs } from './de_layer';
 import { PathSeeds } from './path_seeds';
@@ -44,31 +44,42 @@ export interface NeuralSDEArgs extends NeuralSDEOptions, LayerArgs {
   diffusion: (tfl.layers.Layer | SerializedLayer)[];
   /** Solver-heuristic regularizers, as for NeuralODE (`stiffness` needs `solver: 'sosri2'`). */
   regularizers?: RegularizerSpec[];
+  /**
+   * Training calls already made (the k of the next derived path seed). `getConfig` saves it, so that
+   * training resumed after save/load continues the sequence of paths instead of replaying it. Default 0.
+   */
+  trainingCalls?: number;
 }
 
 /** The last forward solve of a NeuralSDE layer: `nfe` counts drift evaluations, `nfeDiffusion` diffusion ones. */
 export type NeuralSDEStats = DELayerStats & { nfeDiffusion: number };
 
 const OPTION_KEYS: readonly string[] = ['tspan', 'solver', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat', 'timeDependent', 'seed'];
-const OWN_KEYS: readonly string[] = [...OPTION_KEYS, 'drift', 'diffusion', 'regularizers', 'customObjects'];
+const OWN_KEYS: readonly string[] = [...OPTION_KEYS, 'drift', 'diffusion', 'regularizers', 'customObjects', 'trainingCalls'];
 
 export { derivedSeed } from './path_seeds';
 
-/** The SDE with drift and diffusion stacks, as the discrete adjoint sees it. Its per-call context is the path. */
-function sdeSystem(
-  drift: LayerStack,
-  diffusion: LayerStack,
-  o: SdeResolvedOptions,
-  nextPath: (x: tf.Tensor) => BrownianTree,
-): AdjointSystem<SdeTerm, BrownianTree> {
+/** A call's noise: its Brownian path and, for training calls, the record of the increments its steps used. */
+interface CallNoise {
+  readonly path: BrownianTree;
+  readonly record: StepNoiseRecord | undefined;
+}
+
+/**
+ * The SDE with drift and diffusion stacks, as the discrete adjoint sees it. Its per-call context is the
+ * call's noise: the reverse pass replays each accepted step with the increments recorded in the forward
+ * solve instead of querying the path again.
+ */
+function sdeSystem(drift: LayerStack, diffusion: LayerStack, o: SdeResolvedOptions, nextNoise: (x: tf.Tensor) => CallNoise): AdjointSystem<SdeTerm, CallNoise> {
   return {
     stepper: () => sdeStepper(o.solver),
-    begin: nextPath,
+    begin: nextNoise,
     newStats: emptySdeStats,
-    term: (path, _params, stats) => ({
+    term: (noise, _params, stats) => ({
       drift: countedSdeField((t, y) => drift.call(t, y), 'drift', stats as SdeSolveStats),
       diffusion: countedSdeField((t, y) => diffusion.call(t, y), 'diffusion', stats as SdeSolveStats),
-      brownian: path,
+      brownian: noise.path,
+      noise: noise.record,
     }),
   };
 }
@@ -85,12 +96,17 @@ export class NeuralSDE extends DELayer {
   readonly seed: number | undefined;
   private readonly paths: PathSeeds;
   private pathSeed = 0;
+  /** Whether the current call is a training call (set before each solve). */
+  private training = false;
 
   constructor(args: NeuralSDEArgs & { customObjects?: tf.serialization.ConfigDict }) {
     const { layerArgs, own } = splitLayerArgs('NeuralSDE', args, OWN_KEYS);
-    const { drift, diffusion, customObjects, regularizers, timeDependent, seed, ...solveOpts } = own;
+    const { drift, diffusion, customObjects, regularizers, timeDependent, seed, trainingCalls, ...solveOpts } = own;
     if (seed !== undefined && !isValidSeed(seed)) {
       throw new InvalidArgumentError(`NeuralSDE: option 'seed' must be an integer in [0, ${MAX_SEED}], got ${String(seed)}.`);
+    }
+    if (trainingCalls !== undefined && !(Number.isSafeInteger(trainingCalls) && trainingCalls >= 0)) {
+      throw new InvalidArgumentError(`NeuralSDE: option 'trainingCalls' must be an integer ≥ 0 (training calls already made), got ${String(trainingCalls)}.`);
     }
     const resolved = resolveSdeOptions({ ...solveOpts, seed: seed ?? 0 });
     const method = getSdeMethod(resolved.solver);
@@ -103,6 +119,7 @@ export class NeuralSDE extends DELayer {
     this.method = method;
     this.seed = seed;
     this.paths = new PathSeeds(seed);
+    this.paths.trainingCalls = trainingCalls ?? 0;
     const options: NeuralSDEOptions = { ...solveOpts };
     if (timeDependent !== undefined) options.timeDependent = timeDependent;
     if (seed !== undefined) options.seed = seed;
@@ -133,12 +150,17 @@ export class NeuralSDE extends DELayer {
     }
     this.features = features;
     const o = this.resolved;
-    const nextPath = (x: tf.Tensor): BrownianTree => new BrownianTree({ seed: this.pathSeed, t0: o.t0, t1: o.t1, shape: x.shape.slice() });
-    this.installOp(discreteAdjointOp(sdeSystem(this.drift, this.diffusion, o, nextPath), o, this.record));
+    // Only a training call records its increments (two state-sized float32 arrays per step) for a reverse pass.
+    const nextNoise = (x: tf.Tensor): CallNoise => ({
+      path: new BrownianTree({ seed: this.pathSeed, t0: o.t0, t1: o.t1, shape: x.shape.slice() }),
+      record: this.training ? new StepNoiseRecord() : undefined,
+    });
+    this.installOp(discreteAdjointOp(sdeSystem(this.drift, this.diffusion, o, nextNoise), o, this.record));
   }
 
   protected override beforeSolve(training: boolean): void {
     this.pathSeed = this.paths.next(training);
+    this.training = training;
   }
 
   /** Training calls so far (the k of the derived seeds). */
@@ -180,6 +202,7 @@ export class NeuralSDE extends DELayer {
       diffusion: this.diffusion.serialize(),
       ...this.sharedConfig(this.resolved, this.options, this.drift.timeDependent),
       seed: this.seed ?? null,
+      trainingCalls: this.trainingCalls,
     };
   }
 }

@@ -73,6 +73,26 @@ describe('paths and seeds', () => {
     loaded.dispose();
   });
 
+  test('the training-call counter is saved: training resumed after save/load continues the path sequence', async () => {
+    const model = tfl.sequential({ layers: [sdeLayer({ seed: 6, inputShape: [2] })] });
+    const layer = model.layers[0] as NeuralSDE;
+    const x = X();
+    tf.dispose([layer.apply(x, { training: true }) as tf.Tensor, layer.apply(x, { training: true }) as tf.Tensor]);
+    expect(layer.getConfig().trainingCalls).toBe(2);
+    let saved: tf.io.ModelArtifacts | null = null;
+    await model.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    const again = loaded.layers[0] as NeuralSDE;
+    expect(again.trainingCalls).toBe(2);
+    const a = layer.apply(x, { training: true }) as tf.Tensor;
+    const b = again.apply(x, { training: true }) as tf.Tensor;
+    expect(maxAbsDiff(a, b)).toBe(0); // the third training call's path on both
+    expect(() => sdeLayer({ trainingCalls: -1 })).toThrow(/'trainingCalls' must be an integer ≥ 0/);
+    tf.dispose([x, a, b]);
+    model.dispose();
+    loaded.dispose();
+  });
+
   test('meanOverPaths averages a model over n independent paths in one solve', () => {
     const model = tfl.sequential({ layers: [sdeLayer({ inputShape: [2], seed: 5, rtol: 5e-2, atol: 5e-2 })] });
     const x = X();

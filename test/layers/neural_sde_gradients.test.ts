@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { countNFE, errorEstimate, localErrorEstimate, NeuralSDE, nfeLogger, stiffness } from '../../src';
+import { derivedSeed } from '../../src/layers/path_seeds';
 import { BrownianTree } from '../../src/noise/brownian';
 import { sriStep } from '../../src/solvers/sri/step';
 import { SRI_TABLEAUS } from '../../src/solvers/sri/tableaus';
@@ -134,5 +135,44 @@ describe('training', () => {
     expect(nfePerCall).toBeGreaterThan(0);
     tf.dispose([x, y]);
     model.dispose();
+  });
+});
+
+describe('noise in the reverse pass', () => {
+  test('a training call replays its recorded increments: no path query in the reverse pass, the same gradients as re-querying', () => {
+    const x = X();
+    const spy = jest.spyOn(BrownianTree.prototype, 'incrementInto');
+    const run = (layer: NeuralSDE, training: boolean): { forward: number; total: number; grads: number[][] } => {
+      spy.mockClear();
+      let forward = 0;
+      const { value, grads } = tf.variableGrads(() => {
+        const out = tf.sum(tf.square(layer.apply(x, { training }) as tf.Tensor)) as tf.Scalar;
+        forward = spy.mock.calls.length;
+        return out;
+      });
+      const values = layer.trainableWeights.map((w) => Array.from(grads[w.originalName].dataSync()));
+      tf.dispose([value, ...Object.values(grads)]);
+      return { forward, total: spy.mock.calls.length, grads: values };
+    };
+    const trained = sdeLayer({ seed: 4, solver: 'sosri', tspan: [0, 0.5] });
+    tf.dispose(trained.apply(x) as tf.Tensor); // build
+    const recorded = run(trained, true);
+    expect(trained.lastStats!.nAccepted).toBeGreaterThan(1);
+    expect(recorded.forward).toBeGreaterThan(0);
+    expect(recorded.total).toBe(recorded.forward);
+    // The same weights and path, differentiated through an inference call (no record): the reverse pass
+    // queries the path once per accepted step and gets the same gradients, bit for bit.
+    const plain = sdeLayer({ seed: derivedSeed(4, 0), solver: 'sosri', tspan: [0, 0.5] });
+    tf.dispose(plain.apply(x) as tf.Tensor);
+    plain.setWeights(trained.getWeights());
+    plain.restartPaths();
+    const requeried = run(plain, false);
+    expect(plain.lastPathSeed).toBe(trained.lastPathSeed);
+    expect(requeried.total - requeried.forward).toBe(plain.lastStats!.nAccepted);
+    expect(requeried.grads).toEqual(recorded.grads);
+    spy.mockRestore();
+    trained.dispose();
+    plain.dispose();
+    x.dispose();
   });
 });

@@ -23,6 +23,42 @@ export interface SdeTerm {
   readonly drift: VectorField;
   readonly diffusion: VectorField;
   readonly brownian: BrownianTree;
+  /**
+   * Keeps each step's increments as the forward solve used them, so that the discrete adjoint's replay
+   * reads them instead of querying the path again (optional; without it every replay re-queries).
+   */
+  readonly noise?: StepNoiseRecord;
+}
+
+/** One step's increments in float32, as the stepper uses them. */
+interface RecordedNoise {
+  readonly u: number;
+  readonly dW: Float32Array;
+  readonly dZ: Float32Array | undefined;
+}
+
+/**
+ * The increments of the last attempt from each start time t. A rejected attempt is retried from the same
+ * t with a smaller step and replaces the record, so after a solve the records are those of the accepted
+ * steps: two state-sized float32 arrays per step, which the reverse pass reads back.
+ */
+export class StepNoiseRecord {
+  private readonly byStart = new Map<number, RecordedNoise>();
+
+  /** The recorded increments over [t, u] (null when that interval was not the last attempt from t). */
+  get(t: number, u: number, withDZ: boolean): RecordedNoise | null {
+    const r = this.byStart.get(t);
+    return r !== undefined && r.u === u && (!withDZ || r.dZ !== undefined) ? r : null;
+  }
+
+  set(t: number, noise: RecordedNoise): void {
+    this.byStart.set(t, noise);
+  }
+
+  /** Steps recorded. */
+  get size(): number {
+    return this.byStart.size;
+  }
 }
 
 /** SDE steppers carry nothing from one step to the next. */
@@ -41,10 +77,11 @@ export interface StepNoise {
 
 /**
  * The increments of `brownian` over [t, t + h] as tensors of `shape` (the caller disposes them). The end
- * is clamped to the path's end, which a step clipped onto t1 may overshoot by a rounding error. Throws
+ * is clamped to the path's end, which a step clipped onto t1 may overshoot by a rounding error. With a
+ * `record`, an interval recorded earlier is read from it (no path query) and a new one is recorded. Throws
  * `InvalidArgumentError` for h ≤ 0 (SDE solves run forward in time) or a path of the wrong size.
  */
-export function stepNoise(brownian: BrownianTree, t: number, h: number, shape: number[], withDZ: boolean): StepNoise {
+export function stepNoise(brownian: BrownianTree, t: number, h: number, shape: number[], withDZ: boolean, record?: StepNoiseRecord): StepNoise {
   if (!(h > 0)) {
     throw new InvalidArgumentError(`SDE steps run forward in time only, got a step dt=${h} from t=${t}: give tspan as [t0, t1] with t0 < t1.`);
   }
@@ -54,12 +91,23 @@ export function stepNoise(brownian: BrownianTree, t: number, h: number, shape: n
       `The Brownian path has ${brownian.size} elements (shape [${brownian.shape}]) but the state has ${size} (shape [${shape}]): build it with the state's shape.`,
     );
   }
-  const { dW, H } = brownian.increment(t, Math.min(t + h, brownian.t1));
-  const w = tf.tensor(Float32Array.from(dW), shape, 'float32');
+  const u = Math.min(t + h, brownian.t1);
+  let noise = record?.get(t, u, withDZ) ?? null;
+  if (noise === null) {
+    const { dW, H } = brownian.increment(t, u);
+    let dZ: Float32Array | undefined;
+    if (withDZ) {
+      dZ = new Float32Array(size);
+      for (let i = 0; i < size; i++) dZ[i] = LEVY_TO_DZ * H[i];
+    }
+    noise = { u, dW: Float32Array.from(dW), dZ };
+    record?.set(t, noise);
+  }
+  // recorded arrays are copied into the tensors: a backend may keep the array it is given
+  const own = (a: Float32Array): Float32Array => (record ? a.slice() : a);
+  const w = tf.tensor(own(noise.dW), shape, 'float32');
   if (!withDZ) return { dW: w };
-  const z = new Float32Array(size);
-  for (let i = 0; i < size; i++) z[i] = LEVY_TO_DZ * H[i];
-  return { dW: w, dZ: tf.tensor(z, shape, 'float32') };
+  return { dW: w, dZ: tf.tensor(own(noise.dZ!), shape, 'float32') };
 }
 
 /** True when no element is NaN or ±Infinity (host loops on cpu/wasm, tensor ops elsewhere). */
@@ -90,7 +138,7 @@ export function sriStepper(tab: SriTableau): Stepper<SdeTerm, SriState> {
     },
 
     step(term, t, y, dt, _state, tol): StepAttempt<SriState> {
-      const { dW, dZ } = stepNoise(term.brownian, t, dt, y.shape, true);
+      const { dW, dZ } = stepNoise(term.brownian, t, dt, y.shape, true, term.noise);
       let y1: tf.Tensor | undefined;
       try {
         const r = sriStep(tab, term.drift, term.diffusion, t, y, dt, dW, dZ as tf.Tensor, tol, { error: true, stiffness: hasStiffness });
@@ -114,7 +162,7 @@ export function sriStepper(tab: SriTableau): Stepper<SdeTerm, SriState> {
     // The discrete adjoint's differentiable replay: the same step, re-querying the same increments
     // (the path returns identical values for the same interval), reusing the forward stiffness decision.
     replay(term, t, y, dt, tol, want) {
-      const { dW, dZ } = stepNoise(term.brownian, t, dt, y.shape, true);
+      const { dW, dZ } = stepNoise(term.brownian, t, dt, y.shape, true, term.noise);
       const reliable = want.stiffness && want.stiffnessActive !== undefined ? tf.scalar(want.stiffnessActive, 'bool') : undefined;
       const r = sriStep(tab, term.drift, term.diffusion, t, y, dt, dW, dZ as tf.Tensor, tol, {
         error: want.error,
@@ -150,7 +198,7 @@ export function eulerMaruyamaStepper(): Stepper<SdeTerm, SriState> {
     },
 
     step(term, t, y, dt): StepAttempt<SriState> {
-      const { dW } = stepNoise(term.brownian, t, dt, y.shape, false);
+      const { dW } = stepNoise(term.brownian, t, dt, y.shape, false, term.noise);
       try {
         const { y1 } = eulerMaruyamaStep(term.drift, term.diffusion, t, y, dt, dW);
         return { y1, state: null, error: allFinite(y1) ? 0 : NaN };
@@ -160,7 +208,7 @@ export function eulerMaruyamaStepper(): Stepper<SdeTerm, SriState> {
     },
 
     replay(term, t, y, dt) {
-      return eulerMaruyamaStep(term.drift, term.diffusion, t, y, dt, stepNoise(term.brownian, t, dt, y.shape, false).dW);
+      return eulerMaruyamaStep(term.drift, term.diffusion, t, y, dt, stepNoise(term.brownian, t, dt, y.shape, false, term.noise).dW);
     },
 
     disposeState: () => undefined,
