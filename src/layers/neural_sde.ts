@@ -54,7 +54,21 @@ export interface NeuralSDEArgs extends NeuralSDEOptions, LayerArgs {
 /** The last forward solve of a NeuralSDE layer: `nfe` counts drift evaluations, `nfeDiffusion` diffusion ones. */
 export type NeuralSDEStats = DELayerStats & { nfeDiffusion: number };
 
-const OPTION_KEYS: readonly string[] = ['tspan', 'solver', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat', 'timeDependent', 'seed'];
+const OPTION_KEYS: readonly string[] = [
+  'tspan',
+  'solver',
+  'rtol',
+  'atol',
+  'dt0',
+  'dtmin',
+  'dtmax',
+  'maxSteps',
+  'saveat',
+  'timeDependent',
+  'seed',
+  'delta',
+  'qmax',
+];
 const OWN_KEYS: readonly string[] = [...OPTION_KEYS, 'drift', 'diffusion', 'regularizers', 'customObjects', 'trainingCalls'];
 
 export { derivedSeed } from './path_seeds';
@@ -72,7 +86,7 @@ interface CallNoise {
  */
 function sdeSystem(drift: LayerStack, diffusion: LayerStack, o: SdeResolvedOptions, nextNoise: (x: tf.Tensor) => CallNoise): AdjointSystem<SdeTerm, CallNoise> {
   return {
-    stepper: () => sdeStepper(o.solver),
+    stepper: () => sdeStepper(o.solver, o),
     begin: nextNoise,
     newStats: emptySdeStats,
     term: (noise, _params, stats) => ({
@@ -202,6 +216,8 @@ export class NeuralSDE extends DELayer {
       diffusion: this.diffusion.serialize(),
       ...this.sharedConfig(this.resolved, this.options, this.drift.timeDependent),
       seed: this.seed ?? null,
+      delta: this.options.delta ?? null,
+      qmax: this.options.qmax ?? null,
       trainingCalls: this.trainingCalls,
     };
   }

@@ -93,6 +93,22 @@ describe('paths and seeds', () => {
     loaded.dispose();
   });
 
+  test('delta and qmax reach the solve and round-trip through the config', () => {
+    const layer = sdeLayer({ delta: 0, qmax: 2 });
+    expect(layer.solverOptions.delta).toBe(0);
+    expect(layer.solverOptions.qmax).toBe(2);
+    const cfg = layer.getConfig();
+    expect([cfg.delta, cfg.qmax]).toEqual([0, 2]);
+    const x = X();
+    const y = layer.apply(x) as tf.Tensor;
+    const fewer = layer.lastStats!.nAccepted;
+    const plain = sdeLayer();
+    const z = plain.apply(x) as tf.Tensor;
+    expect(fewer).toBeLessThan(plain.lastStats!.nAccepted);
+    expect(sdeLayer().getConfig().delta).toBeNull();
+    tf.dispose([x, y, z]);
+  });
+
   test('meanOverPaths averages a model over n independent paths in one solve', () => {
     const model = tfl.sequential({ layers: [sdeLayer({ inputShape: [2], seed: 5, rtol: 5e-2, atol: 5e-2 })] });
     const x = X();

@@ -32,6 +32,18 @@ export interface SdeSolveOptions {
   /** Integer seed in [0, 2^53 − 1] of the Brownian path. Default: a fresh random seed per call. */
   seed?: number;
   /**
+   * Weight δ of the drift term in the SRI error estimate EEst = RMS((δ·E1 + E2)/scale), E1 = h·Σk_i
+   * (adaptive methods only). Default the method's, StochasticDiffEq's: 1 for SOSRI/SOSRI2, 1/6 for SRIW1.
+   * E1 is O(h·|f|), so with δ > 0 a strong drift bounds the step at about tol·scale/(4|f|) whatever the
+   * noise; smaller δ takes fewer steps (δ = 0 controls the step by the noise terms alone).
+   */
+  delta?: number;
+  /**
+   * Largest factor by which the controller grows the step after an accepted one (adaptive methods
+   * only). Default 9/8, StochasticDiffEq's for SDEs (10 for ODEs): steps ramp up slowly after a rejection.
+   */
+  qmax?: number;
+  /**
    * An existing Brownian path to use instead of drawing one (to share a path across calls); it must have
    * the state's shape and cover tspan. Exclusive with `seed`.
    */
@@ -45,6 +57,10 @@ export interface SdeResolvedOptions extends Omit<ResolvedOptions, 'solver' | 'ar
   /** The seed of the path to draw (the given one or a fresh random one); unused when `brownian` is given. */
   readonly seed: number;
   readonly brownian: BrownianTree | undefined;
+  /** δ in force (undefined for fixed-step methods). */
+  readonly delta: number | undefined;
+  /** The controller's qmax in force (undefined for fixed-step methods). */
+  readonly qmax: number | undefined;
 }
 
 /** Default SDE method. */
@@ -67,6 +83,8 @@ export const SDE_SOLVE_OPTION_KEYS: readonly (keyof SdeSolveOptions)[] = [
   'saveat',
   'seed',
   'brownian',
+  'delta',
+  'qmax',
 ];
 const SHARED_KEYS: ReadonlySet<string> = new Set<keyof SolveOptions>(['tspan', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat']);
 
@@ -83,8 +101,24 @@ export function resolveSdeOptions(opts: SdeSolveOptions = {}): SdeResolvedOption
     );
   }
   rejectUnknownKeys(opts, SDE_SOLVE_OPTION_KEYS);
-  const { solver = SDE_DEFAULT_SOLVER, seed, brownian, ...shared } = opts;
+  const { solver = SDE_DEFAULT_SOLVER, seed, brownian, delta, qmax, ...shared } = opts;
   const method = getSdeMethod(solver);
+  for (const [name, value] of [
+    ['delta', delta],
+    ['qmax', qmax],
+  ] as const) {
+    if (value !== undefined && !method.tableau) {
+      throw new InvalidArgumentError(
+        `Option '${name}' tunes the step-size control of adaptive methods; '${solver}' takes fixed steps. Drop it or use 'sosri'.`,
+      );
+    }
+  }
+  if (delta !== undefined && !(typeof delta === 'number' && Number.isFinite(delta) && delta >= 0)) {
+    throw new InvalidArgumentError(`Option 'delta' must be a finite number ≥ 0 (the drift term's weight in the error estimate), got ${String(delta)}.`);
+  }
+  if (qmax !== undefined && !(typeof qmax === 'number' && Number.isFinite(qmax) && qmax > 1)) {
+    throw new InvalidArgumentError(`Option 'qmax' must be a finite number > 1 (the largest step growth factor, e.g. 9/8 or 10), got ${String(qmax)}.`);
+  }
   const base = resolveOptions({ ...shared, rtol: shared.rtol ?? SDE_DEFAULT_RTOL, atol: shared.atol ?? SDE_DEFAULT_ATOL }, SHARED_KEYS);
   const { t0, t1, direction } = base;
   if (direction !== 1) {
@@ -114,5 +148,14 @@ export function resolveSdeOptions(opts: SdeSolveOptions = {}): SdeResolvedOption
     }
   }
   const { solver: _odeSolver, arithmetic: _arithmetic, ...loop } = base;
-  return { ...loop, direction: 1, solver: method.name, seed: seed ?? brownian?.seed ?? randomSeed(), brownian };
+  const tab = method.tableau;
+  return {
+    ...loop,
+    direction: 1,
+    solver: method.name,
+    seed: seed ?? brownian?.seed ?? randomSeed(),
+    brownian,
+    delta: tab ? (delta ?? tab.delta) : undefined,
+    qmax: tab ? (qmax ?? tab.controller.qmax) : undefined,
+  };
 }

@@ -69,10 +69,15 @@ export function getSdeMethod(name: unknown): SdeMethod {
   return METHODS[name];
 }
 
-/** A fresh `Stepper` for an SDE solver name (throws like `getSdeMethod` for unknown names). */
-export function sdeStepper(name: unknown): Stepper<SdeTerm, SriState> {
+/**
+ * A fresh `Stepper` for an SDE solver name (throws like `getSdeMethod` for unknown names), with the
+ * error estimate's drift weight `delta` and the controller's `qmax` overridden where given (adaptive methods).
+ */
+export function sdeStepper(name: unknown, tuning: { delta?: number; qmax?: number } = {}): Stepper<SdeTerm, SriState> {
   const method = getSdeMethod(name);
-  return method.tableau ? sriStepper(method.tableau) : eulerMaruyamaStepper();
+  const tab = method.tableau;
+  if (!tab) return eulerMaruyamaStepper();
+  return sriStepper({ ...tab, delta: tuning.delta ?? tab.delta, controller: { ...tab.controller, qmax: tuning.qmax ?? tab.controller.qmax } });
 }
 
 /** The SDE solvers that provide an estimate: 'error' (adaptive ones) or 'stiffness'. */

@@ -79,7 +79,7 @@ export function countedSdeField(fn: VectorField, role: keyof typeof ROLES, stats
 
 /** The options the loop reads (the SDE method, seed and path are the stepper's and the term's business). */
 function loopOptions(o: SdeResolvedOptions): LoopOptions {
-  const { solver: _solver, seed: _seed, brownian: _brownian, ...loop } = o;
+  const { solver: _solver, seed: _seed, brownian: _brownian, delta: _delta, qmax: _qmax, ...loop } = o;
   return loop;
 }
 
@@ -106,7 +106,7 @@ export function solveSDEResolved(f: VectorField, g: VectorField, y0: tf.Tensor, 
     diffusion: countedSdeField(g, 'diffusion', stats),
     brownian: brownianFor(o, y0),
   };
-  const out = integrate(sdeStepper(o.solver), term, y0, loopOptions(o), stats, keepStepStates);
+  const out = integrate(sdeStepper(o.solver, o), term, y0, loopOptions(o), stats, keepStepStates);
   return { ...out, stats, brownian: term.brownian };
 }
 
