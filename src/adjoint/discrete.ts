@@ -40,6 +40,8 @@ export interface AdjointRecord {
   forward: SolveStats | null;
   /** Vector-field evaluations of the last backward pass. */
   nfeBackward: number;
+  /** Statistics of the last backward pass's evaluations (e.g. an SDE's diffusion count); absent before one. */
+  backward?: SolveStats;
 }
 
 /** Layout of the packed output of one call. */
@@ -250,6 +252,7 @@ export function discreteAdjointOp<Term, Ctx>(
       addOutputs(-1);
       tf.dispose(dyStates);
       record.nfeBackward = backwardStats.nfe;
+      record.backward = backwardStats;
       return [lambda, ...pGrads];
     };
     return { value: packed, gradFunc };

@@ -52,7 +52,11 @@ export interface NeuralSDEArgs extends NeuralSDEOptions, LayerArgs {
 }
 
 /** The last forward solve of a NeuralSDE layer: `nfe` counts drift evaluations, `nfeDiffusion` diffusion ones. */
-export type NeuralSDEStats = DELayerStats & { nfeDiffusion: number };
+export type NeuralSDEStats = DELayerStats & {
+  nfeDiffusion: number;
+  /** Diffusion evaluations of the last backward pass (0 before any gradient); `nfeBackward` counts the drift's. */
+  nfeDiffusionBackward: number;
+};
 
 const OPTION_KEYS: readonly string[] = [
   'tspan',
@@ -201,7 +205,9 @@ export class NeuralSDE extends DELayer {
 
   override get lastStats(): NeuralSDEStats | null {
     const s = super.lastStats;
-    return s ? { ...s, nfeDiffusion: (this.record.forward as SdeSolveStats).nfeDiffusion } : null;
+    if (!s) return null;
+    const backward = this.record.backward as SdeSolveStats | undefined;
+    return { ...s, nfeDiffusion: (this.record.forward as SdeSolveStats).nfeDiffusion, nfeDiffusionBackward: backward?.nfeDiffusion ?? 0 };
   }
 
   /** The resolved solver options in force (tolerances, tspan, ...). */

@@ -160,6 +160,12 @@ describe('noise in the reverse pass', () => {
     expect(trained.lastStats!.nAccepted).toBeGreaterThan(1);
     expect(recorded.forward).toBeGreaterThan(0);
     expect(recorded.total).toBe(recorded.forward);
+    // the reverse pass replays every accepted step, drift and diffusion both counted
+    const st = trained.lastStats!;
+    const per = SRI_TABLEAUS.sosri.evaluationsPerStep;
+    expect(st.nfeBackward).toBe(per.drift * st.nAccepted);
+    expect(st.nfeDiffusionBackward).toBe(per.diffusion * st.nAccepted);
+    expect(st.nfeDiffusionBackward).toBeGreaterThan(0);
     // The same weights and path, differentiated through an inference call (no record): the reverse pass
     // queries the path once per accepted step and gets the same gradients, bit for bit.
     const plain = sdeLayer({ seed: derivedSeed(4, 0), solver: 'sosri', tspan: [0, 0.5] });
