@@ -116,6 +116,8 @@ export abstract class DELayer extends tfl.layers.Layer {
       estimates: readonly SolverEstimate[];
       /** This layer's solvers that provide each estimate (named in the error message as the fix). */
       solversWith: (estimate: SolverEstimate) => readonly string[];
+      /** Why the solver lacks estimates it would otherwise have, and the fix (e.g. fixed steps: drop `adaptive: false`). */
+      disabledBy?: { reason: string; fix: string };
     },
   ) {
     super(layerArgs);
@@ -128,9 +130,10 @@ export abstract class DELayer extends tfl.layers.Layer {
       if (!capabilities.estimates.includes(r.estimate)) {
         const kind = r.estimate === 'error' ? 'an error estimate (an adaptive solver)' : 'a stiffness estimate';
         const fixes = capabilities.solversWith(r.estimate).map((n) => `'${n}'`);
+        const off = capabilities.disabledBy;
         throw new InvalidArgumentError(
-          `The ${r.shortName} regularizer needs a solver with ${kind}; '${capabilities.solver}' has none. ` +
-            `Use solver ${fixes.join(' or ')} in this ${this.getClassName()} layer, or drop the regularizer.`,
+          `The ${r.shortName} regularizer needs a solver with ${kind}; '${capabilities.solver}'${off ? ` ${off.reason}` : ''} has none. ` +
+            `${off ? `${off.fix}, or use` : 'Use'} solver ${fixes.join(' or ')} in this ${this.getClassName()} layer, or drop the regularizer.`,
         );
       }
     }

@@ -70,6 +70,7 @@ const OPTION_KEYS: readonly string[] = [
   'saveat',
   'timeDependent',
   'seed',
+  'adaptive',
   'delta',
   'qmax',
 ];
@@ -129,9 +130,15 @@ export class NeuralSDE extends DELayer {
     const resolved = resolveSdeOptions({ ...solveOpts, seed: seed ?? 0 });
     const method = getSdeMethod(resolved.solver);
     const estimates: SolverEstimate[] = [];
-    if (method.adaptive) estimates.push('error');
+    if (resolved.adaptive) estimates.push('error');
     if (method.hasStiffness) estimates.push('stiffness');
-    super(layerArgs, regularizers, customObjects, { solver: resolved.solver, estimates, solversWith: sdeSolversWithEstimate });
+    const fixedSri = method.adaptive && !resolved.adaptive;
+    super(layerArgs, regularizers, customObjects, {
+      solver: resolved.solver,
+      estimates,
+      solversWith: sdeSolversWithEstimate,
+      disabledBy: fixedSri ? { reason: "with 'adaptive: false' (fixed steps)", fix: "Drop 'adaptive: false'" } : undefined,
+    });
     checkTimeDependent(timeDependent);
     this.resolved = resolved;
     this.method = method;
@@ -222,6 +229,7 @@ export class NeuralSDE extends DELayer {
       diffusion: this.diffusion.serialize(),
       ...this.sharedConfig(this.resolved, this.options, this.drift.timeDependent),
       seed: this.seed ?? null,
+      adaptive: this.options.adaptive ?? null,
       delta: this.options.delta ?? null,
       qmax: this.options.qmax ?? null,
       trainingCalls: this.trainingCalls,

@@ -148,6 +148,10 @@ describe('bad input', () => {
       { solver: 'euler_maruyama', dt0: 0.1, regularizers: [errorEstimate()] },
       /errorEstimate regularizer needs a solver with an error estimate .*Use solver 'sosri' or 'sosri2' or 'sriw1' in this NeuralSDE layer/,
     ],
+    [
+      { solver: 'sosri', adaptive: false, dt0: 0.1, regularizers: [errorEstimate()] },
+      /'sosri' with 'adaptive: false' \(fixed steps\) has none\. Drop 'adaptive: false', or use solver 'sosri' or 'sosri2' or 'sriw1'/,
+    ],
     // misspellings get a suggestion only when a valid name is close
     [{ sdeType: 'ito' }, /^NeuralSDE: Unknown option 'sdeType'\. Valid options/],
     [{ solver: 'euler_maruyama' }, /Solver 'euler_maruyama' takes fixed steps: set 'dt0'/],

@@ -32,6 +32,11 @@ export interface SdeSolveOptions {
   /** Integer seed in [0, 2^53 − 1] of the Brownian path. Default: a fresh random seed per call. */
   seed?: number;
   /**
+   * `false` runs an SRI method with the fixed step `dt0` (every step accepted; no error estimate in the
+   * statistics), as torchsde's `adaptive=False`. Default true; Euler–Maruyama always takes fixed steps.
+   */
+  adaptive?: boolean;
+  /**
    * Weight δ of the drift term in the SRI error estimate EEst = RMS((δ·E1 + E2)/scale), E1 = h·Σk_i
    * (adaptive methods only). Default the method's, StochasticDiffEq's: 1 for SOSRI/SOSRI2, 1/6 for SRIW1.
    * E1 is O(h·|f|), so with δ > 0 a strong drift bounds the step at about tol·scale/(4|f|) whatever the
@@ -57,6 +62,8 @@ export interface SdeResolvedOptions extends Omit<ResolvedOptions, 'solver' | 'ar
   /** The seed of the path to draw (the given one or a fresh random one); unused when `brownian` is given. */
   readonly seed: number;
   readonly brownian: BrownianTree | undefined;
+  /** Whether the solve adapts its step (false: fixed steps of dt0). */
+  readonly adaptive: boolean;
   /** δ in force (undefined for fixed-step methods). */
   readonly delta: number | undefined;
   /** The controller's qmax in force (undefined for fixed-step methods). */
@@ -83,6 +90,7 @@ export const SDE_SOLVE_OPTION_KEYS: readonly (keyof SdeSolveOptions)[] = [
   'saveat',
   'seed',
   'brownian',
+  'adaptive',
   'delta',
   'qmax',
 ];
@@ -101,15 +109,22 @@ export function resolveSdeOptions(opts: SdeSolveOptions = {}): SdeResolvedOption
     );
   }
   rejectUnknownKeys(opts, SDE_SOLVE_OPTION_KEYS);
-  const { solver = SDE_DEFAULT_SOLVER, seed, brownian, delta, qmax, ...shared } = opts;
+  const { solver = SDE_DEFAULT_SOLVER, seed, brownian, adaptive: adaptiveOpt, delta, qmax, ...shared } = opts;
   const method = getSdeMethod(solver);
+  if (adaptiveOpt !== undefined && typeof adaptiveOpt !== 'boolean') {
+    throw new InvalidArgumentError(`Option 'adaptive' must be true or false, got ${String(adaptiveOpt)}.`);
+  }
+  if (adaptiveOpt === true && !method.adaptive) {
+    throw new InvalidArgumentError(`Solver '${solver}' has no error estimate and cannot adapt its step: drop 'adaptive' or use 'sosri'.`);
+  }
+  const adaptive = adaptiveOpt ?? method.adaptive;
   for (const [name, value] of [
     ['delta', delta],
     ['qmax', qmax],
   ] as const) {
-    if (value !== undefined && !method.tableau) {
+    if (value !== undefined && !adaptive) {
       throw new InvalidArgumentError(
-        `Option '${name}' tunes the step-size control of adaptive methods; '${solver}' takes fixed steps. Drop it or use 'sosri'.`,
+        `Option '${name}' tunes the step-size control of adaptive methods; this solve takes fixed steps ('${solver}'${method.adaptive ? ' with adaptive: false' : ''}). Drop it or use 'sosri'.`,
       );
     }
   }
@@ -126,9 +141,11 @@ export function resolveSdeOptions(opts: SdeSolveOptions = {}): SdeResolvedOption
       `SDE solves run forward in time only: option 'tspan' must have t0 < t1, got [${t0}, ${t1}]. Reverse the interval (for a time-reversed SDE, substitute s = t0 + t1 − t into the drift and diffusion).`,
     );
   }
-  if (!method.adaptive && base.dt0 === undefined) {
+  if (!adaptive && base.dt0 === undefined) {
     throw new InvalidArgumentError(
-      `Solver '${solver}' takes fixed steps: set 'dt0' to the step size (e.g. dt0: ${(t1 - t0) / 100}), or use an adaptive SDE solver such as 'sosri'.`,
+      method.adaptive
+        ? `With adaptive: false, '${solver}' takes fixed steps: set 'dt0' to the step size (e.g. dt0: ${(t1 - t0) / 100}), or drop 'adaptive'.`
+        : `Solver '${solver}' takes fixed steps: set 'dt0' to the step size (e.g. dt0: ${(t1 - t0) / 100}), or use an adaptive SDE solver such as 'sosri'.`,
     );
   }
   if (seed !== undefined && !isValidSeed(seed)) {
@@ -155,7 +172,8 @@ export function resolveSdeOptions(opts: SdeSolveOptions = {}): SdeResolvedOption
     solver: method.name,
     seed: seed ?? brownian?.seed ?? randomSeed(),
     brownian,
-    delta: tab ? (delta ?? tab.delta) : undefined,
-    qmax: tab ? (qmax ?? tab.controller.qmax) : undefined,
+    adaptive,
+    delta: tab && adaptive ? (delta ?? tab.delta) : undefined,
+    qmax: tab && adaptive ? (qmax ?? tab.controller.qmax) : undefined,
   };
 }

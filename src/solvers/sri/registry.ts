@@ -71,13 +71,15 @@ export function getSdeMethod(name: unknown): SdeMethod {
 
 /**
  * A fresh `Stepper` for an SDE solver name (throws like `getSdeMethod` for unknown names), with the
- * error estimate's drift weight `delta` and the controller's `qmax` overridden where given (adaptive methods).
+ * error estimate's drift weight `delta` and the controller's `qmax` overridden where given, and an SRI
+ * method run with fixed steps when `adaptive` is false.
  */
-export function sdeStepper(name: unknown, tuning: { delta?: number; qmax?: number } = {}): Stepper<SdeTerm, SriState> {
+export function sdeStepper(name: unknown, tuning: { delta?: number; qmax?: number; adaptive?: boolean } = {}): Stepper<SdeTerm, SriState> {
   const method = getSdeMethod(name);
   const tab = method.tableau;
   if (!tab) return eulerMaruyamaStepper();
-  return sriStepper({ ...tab, delta: tuning.delta ?? tab.delta, controller: { ...tab.controller, qmax: tuning.qmax ?? tab.controller.qmax } });
+  const tuned = { ...tab, delta: tuning.delta ?? tab.delta, controller: { ...tab.controller, qmax: tuning.qmax ?? tab.controller.qmax } };
+  return sriStepper(tuned, tuning.adaptive ?? true);
 }
 
 /** The SDE solvers that provide an estimate: 'error' (adaptive ones) or 'stiffness'. */

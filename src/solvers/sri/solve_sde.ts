@@ -79,7 +79,7 @@ export function countedSdeField(fn: VectorField, role: keyof typeof ROLES, stats
 
 /** The options the loop reads (the SDE method, seed and path are the stepper's and the term's business). */
 function loopOptions(o: SdeResolvedOptions): LoopOptions {
-  const { solver: _solver, seed: _seed, brownian: _brownian, delta: _delta, qmax: _qmax, ...loop } = o;
+  const { solver: _solver, seed: _seed, brownian: _brownian, adaptive: _adaptive, delta: _delta, qmax: _qmax, ...loop } = o;
   return loop;
 }
 

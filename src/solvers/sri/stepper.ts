@@ -121,12 +121,12 @@ function allFinite(x: tf.Tensor): boolean {
  * (the error estimate, the stiffness estimate when the tableau has one, and whether y1 is finite). The
  * controller settings are the tableau's SDE defaults (qmax 9/8, qmin 1/5, safety 0.9, qoldinit 1e-4).
  */
-export function sriStepper(tab: SriTableau): Stepper<SdeTerm, SriState> {
+export function sriStepper(tab: SriTableau, adaptive = true): Stepper<SdeTerm, SriState> {
   const hasStiffness = tab.stiffnessStages !== undefined;
   return {
     name: tab.name,
     order: tab.order,
-    adaptive: true,
+    adaptive,
     controller: tab.controller,
     hasStiffness,
     stabilitySize: tab.stabilitySize,

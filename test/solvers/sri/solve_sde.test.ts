@@ -261,6 +261,26 @@ test('kept step states replay bit for bit from the same increments (what the dis
   tf.dispose([...stepStates, ...ys]);
 });
 
+describe('fixed-step SRI (adaptive: false)', () => {
+  test('steps of dt0, every one accepted, the same states as an adaptive solve held at dt0; dt0 required', () => {
+    const { f, g } = gbm(1, 0.5);
+    const tree = brownianTree({ seed: 5, t0: 0, t1: 1, shape: [N] });
+    const fixed = solveSDE(f, g, y0, { brownian: tree, adaptive: false, dt0: 1 / 32 });
+    expect([fixed.stats.nAccepted, fixed.stats.nRejected]).toEqual([32, 0]);
+    expect(fixed.stats.errorEstimate).toEqual([]);
+    // the tolerance trick of the convergence test: an adaptive solve that always accepts dt0
+    const held = solveSDE(f, g, y0, { brownian: tree, dt0: 1 / 32, dtmax: 1 / 32, rtol: 1e6, atol: 1e6 });
+    expect(held.stats.dt).toEqual(fixed.stats.dt);
+    expect(Array.from(fixed.ys[0].dataSync())).toEqual(Array.from(held.ys[0].dataSync()));
+    tf.dispose([...fixed.ys, ...held.ys]);
+    expect(() => solveSDE(f, g, y0, { adaptive: false })).toThrow(/With adaptive: false, 'sosri' takes fixed steps: set 'dt0'/);
+    expect(() => solveSDE(f, g, y0, { solver: 'euler_maruyama', dt0: 0.1, adaptive: true })).toThrow(/'euler_maruyama' has no error estimate and cannot adapt/);
+    expect(() => solveSDE(f, g, y0, { adaptive: false, dt0: 0.1, qmax: 2 })).toThrow(
+      /'qmax' tunes the step-size control of adaptive methods; this solve takes fixed steps \('sosri' with adaptive: false\)/,
+    );
+  });
+});
+
 describe('step-size control options (delta, qmax)', () => {
   test("defaults are StochasticDiffEq's; δ = 0 drops the drift term (far fewer steps here), a larger qmax lets steps grow faster", () => {
     expect(resolveSdeOptions({}).delta).toBe(1);
@@ -304,7 +324,7 @@ describe('errors name the fix and leak nothing', () => {
     [
       'delta on a fixed-step method',
       { solver: 'euler_maruyama', dt0: 0.1, delta: 0 },
-      /'delta' tunes the step-size control of adaptive methods; 'euler_maruyama' takes fixed steps/,
+      /'delta' tunes the step-size control of adaptive methods; this solve takes fixed steps \('euler_maruyama'\)/,
     ],
   ])('%s', (_name, opts, msg) => {
     const e = expectThrowNoLeak(() => solveSDE(f, g, y0, opts));
