@@ -14,7 +14,7 @@ import { isValidSeed, MAX_SEED } from '../noise/prng';
 import { SolverEstimate } from '../regularizers/base';
 import { RegularizerSpec } from '../regularizers/registry';
 import { InvalidArgumentError } from '../errors';
-import { resolveSdeOptions, SdeResolvedOptions, SdeSolveOptions } from '../solvers/sri/options';
+import { resolveSdeOptions, SDE_SOLVE_OPTION_KEYS, SdeResolvedOptions, SdeSolveOptions } from '../solvers/sri/options';
 import { getSdeMethod, SdeMethod, sdeSolversWithEstimate, sdeStepper } from '../solvers/sri/registry';
 import { countedSdeField, emptySdeStats, SdeSolveStats } from '../solvers/sri/solve_sde';
 import { SdeTerm, StepNoiseRecord } from '../solvers/sri/stepper';
@@ -58,22 +58,8 @@ export type NeuralSDEStats = DELayerStats & {
   nfeDiffusionBackward: number;
 };
 
-const OPTION_KEYS: readonly string[] = [
-  'tspan',
-  'solver',
-  'rtol',
-  'atol',
-  'dt0',
-  'dtmin',
-  'dtmax',
-  'maxSteps',
-  'saveat',
-  'timeDependent',
-  'seed',
-  'adaptive',
-  'delta',
-  'qmax',
-];
+/** The layer's options: the SDE solver's (a layer draws its own paths, so no `brownian`) and `timeDependent`. */
+const OPTION_KEYS: readonly string[] = [...SDE_SOLVE_OPTION_KEYS.filter((k) => k !== 'brownian'), 'timeDependent'];
 const OWN_KEYS: readonly string[] = [...OPTION_KEYS, 'drift', 'diffusion', 'regularizers', 'customObjects', 'trainingCalls'];
 
 export { derivedSeed } from './path_seeds';
