@@ -215,6 +215,7 @@ export class NeuralSDE extends DELayer {
       diffusion: this.diffusion.serialize(),
       ...this.sharedConfig(this.resolved, this.options, this.drift.timeDependent),
       seed: this.seed ?? null,
+      saveatMode: this.resolved.saveatMode,
       adaptive: this.options.adaptive ?? null,
       delta: this.options.delta ?? null,
       qmax: this.options.qmax ?? null,

@@ -104,6 +104,59 @@ describe('gradients', () => {
   });
 });
 
+describe('gradients through saveat outputs', () => {
+  test.each(['interpolate', 'step'] as const)('saveatMode %s: the discrete adjoint equals autodiff through the unrolled steps', (saveatMode) => {
+    const saveat = [0.13, 0.31, 0.5];
+    const layer = sdeLayer({ solver: 'sosri', seed: 12, tspan: [0, 0.5], dt0: 0.05, saveat, saveatMode });
+    const x = tf.variable(X());
+    const R = tf.randomNormal([3, saveat.length, 2], 0, 1, 'float32', 4);
+    tf.dispose(layer.apply(x) as tf.Tensor); // build
+    const vars = [x, ...layer.trainableWeights.map((w) => w.read() as tf.Variable)];
+    const custom = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, R)) as tf.Scalar, vars);
+    const { t, dt } = layer.lastStats!;
+    if (saveatMode === 'interpolate') expect(t.filter((tj) => saveat.slice(0, 2).includes(tj))).toEqual([]);
+    else expect(t).toEqual(expect.arrayContaining(saveat.slice(0, 2)));
+    // the same steps unrolled under autodiff, outputs interpolated linearly inside their step (θ = 1: the step's end)
+    const o = layer.solverOptions;
+    const path = new BrownianTree({ seed: layer.lastPathSeed, t0: o.t0, t1: o.t1, shape: x.shape });
+    const ref = tf.variableGrads(() => {
+      let y: tf.Tensor = x;
+      const outs: tf.Tensor[] = [];
+      dt.forEach((h, j) => {
+        const { dW, H } = path.increment(t[j], Math.min(t[j] + h, o.t1));
+        const dWt = tf.tensor(Float32Array.from(dW), x.shape);
+        const dZt = tf.tensor(
+          Float32Array.from(H, (v) => 2 * Math.sqrt(3) * v),
+          x.shape,
+        );
+        const y1 = sriStep(
+          SRI_TABLEAUS.sosri,
+          (tt, s) => layer.drift.call(tt, s),
+          (tt, s) => layer.diffusion.call(tt, s),
+          t[j],
+          y,
+          h,
+          dWt,
+          dZt,
+          o,
+          {},
+        ).y1;
+        for (const s of saveat) {
+          if (!(s > t[j] && s <= t[j] + h)) continue;
+          const theta = (s - t[j]) / h;
+          outs.push(theta >= 1 || s === t[j] + h ? y1 : tf.add(y, tf.mul(tf.sub(y1, y), theta)));
+        }
+        y = y1;
+      });
+      expect(outs).toHaveLength(saveat.length);
+      return tf.sum(tf.mul(tf.stack(outs, 1), R)) as tf.Scalar;
+    }, vars);
+    expect(Math.abs(custom.value.dataSync()[0] - ref.value.dataSync()[0])).toBeLessThan(1e-5 * Math.abs(ref.value.dataSync()[0]) + 1e-6);
+    for (const w of vars) expect(maxRelErr(custom.grads[w.name], ref.grads[w.name])).toBeLessThan(1e-4);
+    tf.dispose([x, R, custom.value, ref.value, ...Object.values(custom.grads), ...Object.values(ref.grads)]);
+  });
+});
+
 describe('training', () => {
   test('fit with regularizers and callbacks: loss falls, NFE logged, memory flat over 20 epochs', async () => {
     const model = tfl.sequential({

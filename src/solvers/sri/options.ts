@@ -27,8 +27,14 @@ export interface SdeSolveOptions {
   dtmax?: number;
   /** Maximum number of attempted steps (accepted + rejected). Default 10000. */
   maxSteps?: number;
-  /** Increasing times inside tspan at which to return the state (stepped onto exactly). Default: only t1. */
+  /** Increasing times inside tspan at which to return the state. Default: only t1. */
   saveat?: number[];
+  /**
+   * How `saveat` outputs are made: 'interpolate' (default, StochasticDiffEq's) interpolates linearly between
+   * the accepted steps, which take the same steps as without `saveat`; 'step' steps exactly onto each time
+   * (more, shorter steps). Both are differentiable through the discrete adjoint.
+   */
+  saveatMode?: 'interpolate' | 'step';
   /** Integer seed in [0, 2^53 − 1] of the Brownian path. Default: a fresh random seed per call. */
   seed?: number;
   /**
@@ -88,6 +94,7 @@ export const SDE_SOLVE_OPTION_KEYS: readonly (keyof SdeSolveOptions)[] = [
   'dtmax',
   'maxSteps',
   'saveat',
+  'saveatMode',
   'seed',
   'brownian',
   'adaptive',
@@ -109,7 +116,10 @@ export function resolveSdeOptions(opts: SdeSolveOptions = {}): SdeResolvedOption
     );
   }
   rejectUnknownKeys(opts, SDE_SOLVE_OPTION_KEYS);
-  const { solver = SDE_DEFAULT_SOLVER, seed, brownian, adaptive: adaptiveOpt, delta, qmax, ...shared } = opts;
+  const { solver = SDE_DEFAULT_SOLVER, seed, brownian, adaptive: adaptiveOpt, delta, qmax, saveatMode = 'interpolate', ...shared } = opts;
+  if (saveatMode !== 'interpolate' && saveatMode !== 'step') {
+    throw new InvalidArgumentError(`Option 'saveatMode' must be 'interpolate' or 'step', got ${JSON.stringify(saveatMode)}.`);
+  }
   const method = getSdeMethod(solver);
   if (adaptiveOpt !== undefined && typeof adaptiveOpt !== 'boolean') {
     throw new InvalidArgumentError(`Option 'adaptive' must be true or false, got ${String(adaptiveOpt)}.`);
@@ -172,6 +182,7 @@ export function resolveSdeOptions(opts: SdeSolveOptions = {}): SdeResolvedOption
     solver: method.name,
     seed: seed ?? brownian?.seed ?? randomSeed(),
     brownian,
+    saveatMode,
     adaptive,
     delta: tab && adaptive ? (delta ?? tab.delta) : undefined,
     qmax: tab && adaptive ? (qmax ?? tab.controller.qmax) : undefined,

@@ -110,6 +110,18 @@ export function stepNoise(brownian: BrownianTree, t: number, h: number, shape: n
   return { dW: w, dZ: tf.tensor(own(noise.dZ!), shape, 'float32') };
 }
 
+/**
+ * The dense output of an SDE step: y + θ·(y1 − y), linear between the accepted states (StochasticDiffEq's
+ * interpolation of SDE solutions), differentiable in y and y1.
+ */
+export function linearDense(y: tf.Tensor, y1: tf.Tensor, thetas: readonly number[] | undefined): tf.Tensor[] | undefined {
+  if (!thetas || thetas.length === 0) return undefined;
+  return tf.tidy(() => {
+    const dy = tf.sub(y1, y);
+    return thetas.map((theta) => tf.add(y, tf.mul(dy, theta)));
+  });
+}
+
 /** True when no element is NaN or ±Infinity (host loops on cpu/wasm, tensor ops elsewhere). */
 function allFinite(x: tf.Tensor): boolean {
   return chooseArithmetic('auto', x.size).allFinite(x);
@@ -130,6 +142,7 @@ export function sriStepper(tab: SriTableau, adaptive = true): Stepper<SdeTerm, S
     controller: tab.controller,
     hasStiffness,
     stabilitySize: tab.stabilitySize,
+    denseOutput: true,
 
     init: () => ({ state: null }),
 
@@ -137,7 +150,7 @@ export function sriStepper(tab: SriTableau, adaptive = true): Stepper<SdeTerm, S
       return sdeInitialStep(term.drift, term.diffusion, t0, y0, f0, direction, tab.order, tol, dtmin, dtmax);
     },
 
-    step(term, t, y, dt, _state, tol): StepAttempt<SriState> {
+    step(term, t, y, dt, _state, tol, request): StepAttempt<SriState> {
       const { dW, dZ } = stepNoise(term.brownian, t, dt, y.shape, true, term.noise);
       let y1: tf.Tensor | undefined;
       try {
@@ -149,7 +162,13 @@ export function sriStepper(tab: SriTableau, adaptive = true): Stepper<SdeTerm, S
         packed.dispose();
         // A y1 that overflowed to ±Infinity can still give a finite scaled error (x/∞ = 0): reject it.
         const error = v[2] === 1 ? v[0] : NaN;
-        const attempt: StepAttempt<SriState> = { y1, state: null, error, stiffness: hasStiffness ? v[1] : undefined };
+        const attempt: StepAttempt<SriState> = {
+          y1,
+          dense: linearDense(y, y1, request?.thetas),
+          state: null,
+          error,
+          stiffness: hasStiffness ? v[1] : undefined,
+        };
         y1 = undefined;
         return attempt;
       } finally {
@@ -169,7 +188,7 @@ export function sriStepper(tab: SriTableau, adaptive = true): Stepper<SdeTerm, S
         stiffness: want.stiffness,
         stiffnessReliable: reliable,
       });
-      return { y1: r.y1, error: r.error, stiffness: r.stiffness };
+      return { y1: r.y1, dense: linearDense(y, r.y1, want.thetas), error: r.error, stiffness: r.stiffness };
     },
 
     disposeState: () => undefined,
@@ -190,6 +209,7 @@ export function eulerMaruyamaStepper(): Stepper<SdeTerm, SriState> {
     adaptive: false,
     controller: sdeControllerDefaults(order),
     hasStiffness: false,
+    denseOutput: true,
 
     init: () => ({ state: null }),
 
@@ -197,18 +217,19 @@ export function eulerMaruyamaStepper(): Stepper<SdeTerm, SriState> {
       return sdeInitialStep(term.drift, term.diffusion, t0, y0, f0, direction, order, tol, dtmin, dtmax);
     },
 
-    step(term, t, y, dt): StepAttempt<SriState> {
+    step(term, t, y, dt, _state, _tol, request): StepAttempt<SriState> {
       const { dW } = stepNoise(term.brownian, t, dt, y.shape, false, term.noise);
       try {
         const { y1 } = eulerMaruyamaStep(term.drift, term.diffusion, t, y, dt, dW);
-        return { y1, state: null, error: allFinite(y1) ? 0 : NaN };
+        return { y1, dense: linearDense(y, y1, request?.thetas), state: null, error: allFinite(y1) ? 0 : NaN };
       } finally {
         dW.dispose();
       }
     },
 
-    replay(term, t, y, dt) {
-      return eulerMaruyamaStep(term.drift, term.diffusion, t, y, dt, stepNoise(term.brownian, t, dt, y.shape, false, term.noise).dW);
+    replay(term, t, y, dt, _tol, want) {
+      const { y1 } = eulerMaruyamaStep(term.drift, term.diffusion, t, y, dt, stepNoise(term.brownian, t, dt, y.shape, false, term.noise).dW);
+      return { y1, dense: linearDense(y, y1, want.thetas) };
     },
 
     disposeState: () => undefined,

@@ -68,7 +68,7 @@ beforeAll(() => {
 afterAll(() => y0.dispose());
 
 describe('strong convergence on one Brownian path (GBM)', () => {
-  test('adaptive sosri: the error falls as rtol = atol go 1e-1 → 1e-4; outputs land on saveat', () => {
+  test("adaptive sosri: the error falls as rtol = atol go 1e-1 → 1e-4; with saveatMode 'step' outputs land on steps", () => {
     // No drift: the drift part δ·h·Σk of the error estimate would otherwise force h ∝ tol/|μ| and push the
     // solution into float32 rounding (≈3e-6 here) before 1e-4.
     const { f, g, exact } = gbm(0, 1);
@@ -77,7 +77,7 @@ describe('strong convergence on one Brownian path (GBM)', () => {
     const errs: number[] = [];
     const nfes: number[] = [];
     for (const tol of tols) {
-      const r = expectNoLeak(() => solveSDE(f, g, y0, { brownian: tree, rtol: tol, atol: tol, saveat: [0.25, 0.5, 1] }), 3);
+      const r = expectNoLeak(() => solveSDE(f, g, y0, { brownian: tree, rtol: tol, atol: tol, saveat: [0.25, 0.5, 1], saveatMode: 'step' }), 3);
       expect(r.ts).toEqual([0.25, 0.5, 1]);
       expect(r.stats.t).toEqual(expect.arrayContaining([0.25, 0.5]));
       expect(meanAbsErr(r.ys[0], exact(tree, 0.25))).toBeLessThan(0.05);
@@ -259,6 +259,30 @@ test('kept step states replay bit for bit from the same increments (what the dis
     tf.dispose([r.y1, r.error!, dW, dZ!]);
   }
   tf.dispose([...stepStates, ...ys]);
+});
+
+describe('saveat: linear interpolation between accepted steps (default) or stepping onto the times', () => {
+  test('interpolation takes the steps of a solve without saveat and returns (1 − θ)·y_j + θ·y_j+1; step mode steps onto the times', () => {
+    const { f, g } = gbm(0.5, 1);
+    const tree = brownianTree({ seed: 8, t0: 0, t1: 1, shape: [N] });
+    const plain = solveSDE(f, g, y0, { brownian: tree, rtol: 1e-2, atol: 1e-2 });
+    const { t, dt } = plain.stats;
+    expect(t.length).toBeGreaterThan(4);
+    // outputs at two step ends and at a time 30% into the step between them
+    const [a, b] = [t[2], t[3]];
+    const s = a + 0.3 * dt[2];
+    const interp = solveSDE(f, g, y0, { brownian: tree, rtol: 1e-2, atol: 1e-2, saveat: [a, s, b, 1] });
+    expect(interp.stats.dt).toEqual(dt); // the same steps: outputs cost no steps
+    expect(Array.from(interp.ys[3].dataSync())).toEqual(Array.from(plain.ys[0].dataSync()));
+    const [ya, ys, yb] = interp.ys.map((y) => y.dataSync());
+    const theta = (s - a) / dt[2];
+    for (let i = 0; i < N; i++) expect(ys[i]).toBeCloseTo(ya[i] + theta * (yb[i] - ya[i]), 5);
+    const stepped = solveSDE(f, g, y0, { brownian: tree, rtol: 1e-2, atol: 1e-2, saveat: [a, s, b, 1], saveatMode: 'step' });
+    expect(stepped.stats.t).toEqual(expect.arrayContaining([s]));
+    expect(stepped.stats.nAccepted).toBeGreaterThan(plain.stats.nAccepted);
+    tf.dispose([...plain.ys, ...interp.ys, ...stepped.ys]);
+    expect(() => solveSDE(f, g, y0, { saveatMode: 'dense' as never })).toThrow(/'saveatMode' must be 'interpolate' or 'step'/);
+  });
 });
 
 describe('fixed-step SRI (adaptive: false)', () => {
