@@ -8,7 +8,7 @@
  * own Wiener process) and the loss is MSE(mean) + MSE(variance) over the 30 times. Prints a table (loss,
  * forward NFE, train and predict time) and writes results.json and mean ± std band plots.
  *
- *   npm run demo:sde                 # defaults: about 6 minutes on an idle 2-core machine (wasm), up to 3× that with the other core busy
+ *   npm run demo:sde                 # defaults: about 4 minutes on an idle 2-core machine (wasm), up to 3× that with the other core busy
  *   npm run demo:sde -- --quick      # well under 2 minutes
  *   npm run demo:sde -- --iters 250 --paths 100 --runs vanilla,error --backend wasm --out demo-output/sde
  */

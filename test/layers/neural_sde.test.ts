@@ -68,6 +68,7 @@ describe('paths and seeds', () => {
     expect(cfg.solver).toBe('sosri2');
     expect(cfg.seed).toBe(3);
     expect(cfg.saveat).toEqual([0.5, 1]);
+    expect(cfg.saveatMode).toBe('interpolate');
     tf.dispose([x, before, after]);
     model.dispose();
     loaded.dispose();

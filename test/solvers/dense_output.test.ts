@@ -109,16 +109,23 @@ describe("saveatMode: 'step' and option checks", () => {
     );
   });
 
-  test('SDE solves keep stepping onto the saveat times', () => {
+  test("SDE solves step onto the saveat times with saveatMode 'step', and interpolate between steps by default", () => {
     const saveat = [0.25, 0.5, 1];
-    const { ys, stats } = solveSDE(
-      (_t, y) => tf.neg(y),
-      (_t, y) => tf.mul(y, 0.1),
-      tf.ones([3, 2]),
-      { saveat, seed: 3 },
-    );
-    const ends = stepEnds(stats, 1);
+    const solveWith = (mode?: 'step'): ReturnType<typeof solveSDE> =>
+      solveSDE(
+        (_t, y) => tf.neg(y),
+        (_t, y) => tf.mul(y, 0.1),
+        tf.ones([3, 2]),
+        { saveat, seed: 3, ...(mode ? { saveatMode: mode } : {}) },
+      );
+    const stepped = solveWith('step');
+    const ends = stepEnds(stepped.stats, 1);
     for (const s of saveat) expect(ends).toContain(s);
+    tf.dispose(stepped.ys);
+    const { ys, stats } = solveWith();
+    const interpolatedEnds = stepEnds(stats, 1);
+    expect(saveat.slice(0, 2).filter((s) => interpolatedEnds.includes(s))).toEqual([]);
+    expect(stats.nAccepted).toBeLessThan(stepped.stats.nAccepted);
     tf.dispose(ys);
   });
 });
