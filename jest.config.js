@@ -4,7 +4,7 @@
  *   test/layers/neural_sde.test.ts), on the pure-JS `cpu` backend; `TFJS_BACKEND=wasm npm test` on `wasm`.
  * - `npm run test:integration` (JEST_SUITE=integration): the demos (test/demos), the built package
  *   (test/build, needs `npm run build`) and the README's examples and generated tables (test/docs).
- * ts-jest only transpiles (isolatedModules): types are checked once by `npm run typecheck`, not per file.
+ * ts-jest only transpiles (isolatedModules, in tsconfig.jest.json): types are checked once by `npm run typecheck`, not per file.
  */
 const INTEGRATION = ['<rootDir>/test/demos/', '<rootDir>/test/build/', '<rootDir>/test/docs/'];
 const integration = process.env.JEST_SUITE === 'integration';
@@ -18,5 +18,5 @@ module.exports = {
   maxWorkers: '100%',
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/', ...(integration ? [] : INTEGRATION)],
   ...(integration ? { testMatch: INTEGRATION.map((d) => `${d}**/*.test.ts`) } : {}),
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
 };

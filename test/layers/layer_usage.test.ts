@@ -51,11 +51,16 @@ describe('constructor arguments', () => {
 });
 
 describe('several nodes and shared layers', () => {
-  test('one layer applied at two nodes: each call is regularized by its own penalty', () => {
+  /** A regularized NeuralODE applied at two nodes of a two-input functional model. */
+  const regularizedAtTwoNodes = (): { ode: NeuralODE; model: tfl.LayersModel } => {
     const ode = neuralODE({ vectorField: [dense(2, 3, 'tanh')], regularizers: [errorEstimate({ weight: 1 })], rtol: 1e-4, atol: 1e-6 });
     const a = tfl.input({ shape: [2] });
     const b = tfl.input({ shape: [2] });
-    const model = tfl.model({ inputs: [a, b], outputs: [ode.apply(a) as tfl.SymbolicTensor, ode.apply(b) as tfl.SymbolicTensor] });
+    return { ode, model: tfl.model({ inputs: [a, b], outputs: [ode.apply(a) as tfl.SymbolicTensor, ode.apply(b) as tfl.SymbolicTensor] }) };
+  };
+
+  test('one layer applied at two nodes: each call is regularized by its own penalty', () => {
+    const { ode, model } = regularizedAtTwoNodes();
     const xa = tf.tensor2d([[0.1, 0.2]]);
     const xb = tf.tensor2d([[3, -4]]);
     // the penalty of each input alone, through a one-input model sharing the layer
@@ -79,10 +84,7 @@ describe('several nodes and shared layers', () => {
   });
 
   test('one eager call of a layer used at two nodes is one penalty in calculateLosses, not two', () => {
-    const ode = neuralODE({ vectorField: [dense(2, 3, 'tanh')], regularizers: [errorEstimate({ weight: 1 })], rtol: 1e-4, atol: 1e-6 });
-    const a = tfl.input({ shape: [2] });
-    const b = tfl.input({ shape: [2] });
-    const model = tfl.model({ inputs: [a, b], outputs: [ode.apply(a) as tfl.SymbolicTensor, ode.apply(b) as tfl.SymbolicTensor] });
+    const { ode, model } = regularizedAtTwoNodes();
     const x = tf.tensor2d([[0.1, 0.2]]);
     const { alone, losses } = tf.tidy(() => {
       ode.apply(x, { training: true });

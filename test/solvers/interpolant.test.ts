@@ -13,6 +13,7 @@ import { dopri5 } from '../../src/solvers/tableaus/dopri5';
 import { euler, midpoint, rk4 } from '../../src/solvers/tableaus/fixed';
 import { bosh3Interpolant, dopri5Interpolant, interpolantFor, tsit5Interpolant } from '../../src/solvers/tableaus/interpolants';
 import { tsit5 } from '../../src/solvers/tableaus/tsit5';
+import { logLogSlope } from '../support/helpers';
 
 type Vec = number[];
 type Field = (t: number, y: Vec) => Vec;
@@ -77,16 +78,6 @@ function rk4Reference(f: Field, t0: number, y0: Vec, t1: number, n: number): Vec
 }
 
 const maxAbsDiff = (x: Vec, y: Vec): number => Math.max(...x.map((xi, n) => Math.abs(xi - y[n])));
-
-/** Least-squares slope of log(err) against log(dt). */
-function slope(dts: number[], errs: number[]): number {
-  const xs = dts.map(Math.log);
-  const ys = errs.map(Math.log);
-  const mx = xs.reduce((s, x) => s + x, 0) / xs.length;
-  const my = ys.reduce((s, y) => s + y, 0) / ys.length;
-  const num = xs.reduce((s, x, i) => s + (x - mx) * (ys[i] - my), 0);
-  return num / xs.reduce((s, x) => s + (x - mx) ** 2, 0);
-}
 
 const MU = 1;
 const PROBLEMS: { name: string; f: Field; t0: number; y0: Vec }[] = [
@@ -179,7 +170,7 @@ describe('interpolation error of one step at interior θ (float64)', () => {
   const cases = METHODS.flatMap(([tab, it]) => PROBLEMS.map((p) => [tab.name, p.name, tab, it, p] as const));
   test.each(cases)('%s on %s: log-log slope of the error ≈ order + 1', (_m, _p, tab, it, p) => {
     const errs = DTS.map((dt) => interiorError(tab, it, p, dt));
-    const s = slope(DTS, errs);
+    const s = logLogSlope(DTS, errs);
     // Measured errors stay far above the float64 rounding of the reference (~400 steps · 1e-16).
     expect(errs[errs.length - 1]).toBeGreaterThan(1e-12);
     // Measured: tsit5 4.96–5.28, dopri5 4.98–5.14, bosh3 3.90–4.01 (a lower-order interpolant would be ≤ order).

@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { solve, SolverName } from '../../src';
+import { logLogSlope } from '../support/helpers';
 
 interface Case {
   solver: SolverName;
@@ -64,27 +65,13 @@ function globalError(c: Case, n: number): number {
   return Math.hypot(x - e * Math.cos(c.w * c.T), y - e * Math.sin(c.w * c.T));
 }
 
-function slope(xs: number[], ys: number[]): number {
-  const lx = xs.map(Math.log);
-  const ly = ys.map(Math.log);
-  const mx = lx.reduce((s, v) => s + v, 0) / lx.length;
-  const my = ly.reduce((s, v) => s + v, 0) / ly.length;
-  let num = 0;
-  let den = 0;
-  lx.forEach((v, i) => {
-    num += (v - mx) * (ly[i] - my);
-    den += (v - mx) ** 2;
-  });
-  return num / den;
-}
-
 describe('empirical order of convergence (fixed steps)', () => {
   test.each(CASES.map((c) => [c.solver, c]))('%s', (_name, c) => {
     const errors = c.steps.map((n) => globalError(c, n));
     const dts = c.steps.map((n) => c.T / n);
     // Errors must sit above the float32 floor for the slope to mean anything.
     for (const e of errors) expect(e).toBeGreaterThan(1e-6);
-    const p = slope(dts, errors);
+    const p = logLogSlope(dts, errors);
     expect(p).toBeGreaterThanOrEqual(c.lo);
     expect(p).toBeLessThanOrEqual(c.hi);
   });

@@ -58,3 +58,18 @@ export function maxRelErr(a: tf.Tensor, b: tf.Tensor): number {
   for (let i = 0; i < bv.length; i++) scale = Math.max(scale, Math.abs(bv[i]));
   return maxAbsDiff(a, b) / Math.max(scale, 1e-12);
 }
+
+/** Least-squares slope of log(err) against log(h): the observed order of convergence. */
+export function logLogSlope(hs: number[], errs: number[]): number {
+  const x = hs.map(Math.log);
+  const y = errs.map(Math.log);
+  const mx = x.reduce((a, b) => a + b, 0) / x.length;
+  const my = y.reduce((a, b) => a + b, 0) / y.length;
+  let num = 0;
+  let den = 0;
+  x.forEach((xi, i) => {
+    num += (xi - mx) * (y[i] - my);
+    den += (xi - mx) ** 2;
+  });
+  return num / den;
+}

@@ -13,7 +13,7 @@ import { sriStep } from '../../../src/solvers/sri/step';
 import { stepNoise } from '../../../src/solvers/sri/stepper';
 import { sosri } from '../../../src/solvers/sri/tableaus';
 import { VectorField } from '../../../src/solvers/stepper';
-import { expectNoLeak, expectThrowNoLeak } from '../../support/helpers';
+import { expectNoLeak, expectThrowNoLeak, logLogSlope } from '../../support/helpers';
 
 // ---------------------------------------------------------------- geometric Brownian motion
 
@@ -33,21 +33,6 @@ function meanAbsErr(y: tf.Tensor, exact: Float64Array): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += Math.abs(v[i] - exact[i]);
   return s / v.length;
-}
-
-/** Least-squares slope of log(err) against log(h). */
-function slope(hs: number[], errs: number[]): number {
-  const x = hs.map(Math.log);
-  const y = errs.map(Math.log);
-  const mx = x.reduce((a, b) => a + b) / x.length;
-  const my = y.reduce((a, b) => a + b) / y.length;
-  let num = 0;
-  let den = 0;
-  x.forEach((xi, i) => {
-    num += (xi - mx) * (y[i] - my);
-    den += (xi - mx) ** 2;
-  });
-  return num / den;
 }
 
 /** Counts calls of a field. */
@@ -112,9 +97,9 @@ describe('strong convergence on one Brownian path (GBM)', () => {
       expect(sri[i]).toBeLessThan(sri[i - 1]);
       expect(em[i]).toBeLessThan(em[i - 1]);
     }
-    expect(slope(hs, sri)).toBeGreaterThan(1.2);
-    expect(slope(hs, em)).toBeGreaterThan(0.3);
-    expect(slope(hs, em)).toBeLessThan(0.9);
+    expect(logLogSlope(hs, sri)).toBeGreaterThan(1.2);
+    expect(logLogSlope(hs, em)).toBeGreaterThan(0.3);
+    expect(logLogSlope(hs, em)).toBeLessThan(0.9);
     expect(sri[3]).toBeLessThan(em[3] / 10);
   });
 

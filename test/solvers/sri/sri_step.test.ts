@@ -7,7 +7,7 @@ import { DiffusionFn, DriftFn, sriStep } from '../../../src/solvers/sri/step';
 import { SriTableau } from '../../../src/solvers/sri/tableau';
 import { sosri, sosri2, sriw1 } from '../../../src/solvers/sri/tableaus';
 import { mulberry32Words } from '../../../src/noise/prng';
-import { expectNoLeak, expectThrowNoLeak } from '../../support/helpers';
+import { expectNoLeak, expectThrowNoLeak, logLogSlope } from '../../support/helpers';
 
 // ---------------------------------------------------------------- seeded Brownian paths with Lévy area
 
@@ -67,21 +67,6 @@ function coarsen(inc: Increments, paths: number): Increments {
     }
   }
   return { steps, h: inc.h * 2, W, H };
-}
-
-/** Least-squares slope of log(err) against log(dt). */
-function slope(dts: number[], errs: number[]): number {
-  const x = dts.map(Math.log);
-  const y = errs.map(Math.log);
-  const mx = x.reduce((a, b) => a + b, 0) / x.length;
-  const my = y.reduce((a, b) => a + b, 0) / y.length;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < x.length; i++) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) ** 2;
-  }
-  return sxy / sxx;
 }
 
 type Method = (f: DriftFn, g: DiffusionFn, t: number, y: tf.Tensor, h: number, dW: tf.Tensor, dZ: tf.Tensor) => tf.Tensor;
@@ -146,7 +131,7 @@ function convergenceSlope(label: string, method: Method, f: DriftFn, g: Diffusio
     errs.push(meanAbsError(method, f, g, y0, grid, PATHS, exact));
   }
   expect(tf.memory().numTensors).toBe(before);
-  const s = slope(dts, errs);
+  const s = logLogSlope(dts, errs);
   console.log(`${label}: slope ${s.toFixed(3)}; mean |error| ${errs.map((e) => e.toExponential(2)).join(', ')} at dt = 2^-${levels.join(', 2^-')}`);
   return s;
 }
