@@ -6,11 +6,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { RESULT_SOURCES, resultsFile, syncAndFormat } from './readme_blocks';
+import { RESULT_DEMOS, resultsFile, syncAndFormat } from './readme_blocks';
 
 const root = path.resolve(__dirname, '..');
 if (process.argv.includes('--from-demo-output')) {
-  for (const source of new Map(Object.values(RESULT_SOURCES).map((r) => [r.demo, r])).values()) {
+  for (const source of RESULT_DEMOS) {
     const from = path.join(root, source.demoOutput);
     if (!fs.existsSync(from)) {
       console.log(`${source.demo}: no ${source.demoOutput} (run the demo first); keeping ${resultsFile(source.demo)}`);

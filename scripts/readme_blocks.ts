@@ -60,6 +60,9 @@ export const RESULT_SOURCES: Record<string, ResultSource> = {
   'mnist-epochs': { demo: 'mnist', demoOutput: MNIST_OUTPUT, render: (j) => [mnistEpochTable(j.results)] },
 };
 
+/** One source per demo (the first block rendered from it): the demos whose results are committed. */
+export const RESULT_DEMOS: readonly ResultSource[] = [...new Map(Object.values(RESULT_SOURCES).map((r) => [r.demo, r])).values()];
+
 /** Committed copy of a demo's results.json, relative to the repository root. */
 export const resultsFile = (name: string): string => path.join('results', `${name}.json`);
 

@@ -227,13 +227,18 @@ export function resolveOptions(opts: SolveOptions = {}, knownKeys: ReadonlySet<s
   return { t0, t1, direction, solver, rtol, atol, dt0, dtmin, dtmax, maxSteps, saveat, saveatMode, arithmetic, estimates: { stiffness } };
 }
 
+/** Throws unless `mode` is a saveat mode ('interpolate' or 'step'). */
+export function checkSaveatMode(mode: unknown): asserts mode is SaveatMode {
+  if (mode !== 'interpolate' && mode !== 'step') {
+    throw new InvalidArgumentError(`Option 'saveatMode' must be 'interpolate' or 'step', got ${JSON.stringify(mode)}.`);
+  }
+}
+
 /** The saveat mode in force: the given one (checked against the method) or the method's default. */
 function resolveSaveatMode(mode: unknown, solver: SolverName, offered: boolean): SaveatMode {
   const dense = offered && interpolantFor(solver) !== undefined;
   if (mode === undefined) return dense ? 'interpolate' : 'step';
-  if (mode !== 'interpolate' && mode !== 'step') {
-    throw new InvalidArgumentError(`Option 'saveatMode' must be 'interpolate' or 'step', got ${JSON.stringify(mode)}.`);
-  }
+  checkSaveatMode(mode);
   if (mode === 'interpolate' && !dense) {
     throw new InvalidArgumentError(
       `Option saveatMode: 'interpolate' needs a method with a dense output; '${solver}' has none. Use saveatMode: 'step' (step onto the saveat times), or a solver with one: 'tsit5', 'dopri5' or 'bosh3'.`,

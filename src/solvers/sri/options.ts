@@ -7,7 +7,7 @@
 import { BrownianTree } from '../../noise/brownian';
 import { isValidSeed, MAX_SEED } from '../../noise/prng';
 import { InvalidArgumentError } from '../../errors';
-import { rejectUnknownKeys, ResolvedOptions, resolveOptions, SolveOptions } from '../options';
+import { checkSaveatMode, rejectUnknownKeys, ResolvedOptions, resolveOptions, SolveOptions } from '../options';
 import { getSdeMethod, SdeSolverName } from './registry';
 
 export interface SdeSolveOptions {
@@ -117,9 +117,7 @@ export function resolveSdeOptions(opts: SdeSolveOptions = {}): SdeResolvedOption
   }
   rejectUnknownKeys(opts, SDE_SOLVE_OPTION_KEYS);
   const { solver = SDE_DEFAULT_SOLVER, seed, brownian, adaptive: adaptiveOpt, delta, qmax, saveatMode = 'interpolate', ...shared } = opts;
-  if (saveatMode !== 'interpolate' && saveatMode !== 'step') {
-    throw new InvalidArgumentError(`Option 'saveatMode' must be 'interpolate' or 'step', got ${JSON.stringify(saveatMode)}.`);
-  }
+  checkSaveatMode(saveatMode);
   const method = getSdeMethod(solver);
   if (adaptiveOpt !== undefined && typeof adaptiveOpt !== 'boolean') {
     throw new InvalidArgumentError(`Option 'adaptive' must be true or false, got ${String(adaptiveOpt)}.`);
