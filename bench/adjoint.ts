@@ -13,7 +13,7 @@ import { ParametricField } from '../src';
 import { discreteAdjointOp, odeSystem } from '../src/adjoint/discrete';
 import { resolveOptions } from '../src/solvers/options';
 import { getTableau } from '../src/solvers/registry';
-import { rkStepTensor } from '../src/solvers/rk_stepper';
+import { rkStepTensor } from '../src/solvers/rk/stepper';
 import { BenchOptions, fmt, measureInterleaved, printTable, useBackend } from './util';
 
 const B = 64;
@@ -48,10 +48,10 @@ async function benchBackend(backend: 'cpu' | 'wasm', quick: boolean): Promise<Ro
   const nOutState = B * D;
   const loss = (packed: tf.Tensor): tf.Scalar => tf.sum(tf.square(tf.slice(packed, 0, nOutState))) as tf.Scalar;
   // one solve to fix the accepted steps for the unrolled reference
-  tf.dispose(op(x, ...params));
+  tf.dispose(op({ arg: undefined }, x, ...params));
   const stats = record.forward!;
   const tab = getTableau('tsit5');
-  const tol = { rtol: opts.rtol, atol: opts.atol };
+  const tol = opts.controller;
   const unrolled = (z: tf.Tensor, ps: tf.Tensor[]): tf.Tensor => {
     let y = z;
     stats.dt.forEach((dt, j) => {
@@ -59,8 +59,8 @@ async function benchBackend(backend: 'cpu' | 'wasm', quick: boolean): Promise<Ro
     });
     return y;
   };
-  const customFwd = (): void => tf.dispose(op(x, ...params));
-  const customGrad = (): void => tf.dispose(tf.grads((...a: tf.Tensor[]) => loss(op(a[0], ...a.slice(1))))([x, ...params]));
+  const customFwd = (): void => tf.dispose(op({ arg: undefined }, x, ...params));
+  const customGrad = (): void => tf.dispose(tf.grads((...a: tf.Tensor[]) => loss(op({ arg: undefined }, a[0], ...a.slice(1))))([x, ...params]));
   const autoFwd = (): void => tf.tidy(() => void tf.sum(tf.square(unrolled(x, params))).dataSync());
   const autoGrad = (): void => tf.dispose(tf.grads((...a: tf.Tensor[]) => tf.sum(tf.square(unrolled(a[0], a.slice(1)))) as tf.Scalar)([x, ...params]));
   const o = { warmup: 1, warmupMs: quick ? 0 : 200, minTimeMs: quick ? 300 : 1500, minSamples: 3, maxSamples: 50 };

@@ -22,7 +22,7 @@ import { rkStepReverse } from '../src/adjoint/rk_reverse';
 import { vjp } from '../src/adjoint/vjp';
 import { LayerStack } from '../src/layers/vector_field';
 import { getTableau } from '../src/solvers/registry';
-import { rkStepTensor } from '../src/solvers/rk_stepper';
+import { rkStepTensor } from '../src/solvers/rk/stepper';
 import { BackendName, fmt, measureInterleaved, MeasureOptions, parseArgs, printTable, useBackend } from './util';
 
 interface Config {

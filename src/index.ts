@@ -2,29 +2,29 @@
 
 // Tensor-level solvers
 export { solve } from './solvers/solve';
-export type { SolveResult } from './solvers/integrate';
+export type { SolveResult } from './solvers/core/integrate';
 export type { SolveOptions } from './solvers/options';
-export type { SolveStats } from './solvers/stats';
-export type { VectorField, Stepper, StepAttempt, Tolerances } from './solvers/stepper';
+export type { SolveStats } from './solvers/core/stats';
+export type { VectorField, Stepper, StepAttempt, Tolerances } from './solvers/core/stepper';
 export { SOLVER_NAMES, getTableau } from './solvers/registry';
 export type { SolverName } from './solvers/registry';
-export { defineTableau, orderConditionResiduals } from './solvers/tableau';
-export type { ButcherTableau, TableauSpec } from './solvers/tableau';
-export { PIController } from './solvers/controller';
-export { SolverError } from './solvers/errors';
+export { defineTableau, orderConditionResiduals } from './solvers/rk/tableau';
+export type { ButcherTableau, TableauSpec } from './solvers/rk/tableau';
+export { PIController } from './solvers/core/controller';
+export { SolverError } from './solvers/core/errors';
 export { InvalidArgumentError } from './errors';
-export type { SolverErrorCode } from './solvers/errors';
+export type { SolverErrorCode } from './solvers/core/errors';
 
 // Gradients
 export { discreteAdjoint } from './adjoint/discrete';
 export type { ParametricField, AdjointRecord, DiscreteAdjoint } from './adjoint/discrete';
 
 // SDE solvers and Brownian paths
-export { solveSDE } from './solvers/sri/solve_sde';
-export type { SdeSolveResult, SdeSolveStats } from './solvers/sri/solve_sde';
-export type { SdeSolveOptions } from './solvers/sri/options';
-export { SDE_SOLVER_NAMES } from './solvers/sri/registry';
-export type { SdeSolverName } from './solvers/sri/registry';
+export { solveSDE } from './solvers/solve_sde';
+export type { SdeSolveResult, SdeSolveStats } from './solvers/solve_sde';
+export type { SdeSolveOptions } from './solvers/options';
+export { SDE_SOLVER_NAMES } from './solvers/registry';
+export type { SdeSolverName } from './solvers/registry';
 export { defineSriTableau, sriOrderConditions } from './solvers/sri/tableau';
 export type { SriTableau, SriTableauSpec } from './solvers/sri/tableau';
 export { sosri, sosri2, sriw1 } from './solvers/sri/tableaus';

@@ -57,3 +57,25 @@ test('tfjs internals (deep imports, engine state, kernels by name, private field
 test("no 'as unknown as' double casts in src/", () => {
   expect(files.filter((f) => fs.readFileSync(f, 'utf8').includes('as unknown as')).map(rel)).toEqual([]);
 });
+
+test('inside solvers/: core/ imports no method family, rk/ and sri/ import only core/ (and each other not at all)', () => {
+  // solvers/core (the stepper contract, loop, controller) < solvers/rk, solvers/sri (method families) < solvers/*.ts
+  // (registry, options, solve entry points)
+  const SOLVERS = path.join(SRC, 'solvers');
+  const part = (file: string): string => {
+    const r = path.relative(SOLVERS, file).split(path.sep);
+    return r.length === 1 ? 'entry' : r[0];
+  };
+  const allowed: Record<string, string[]> = { core: ['core'], rk: ['core', 'rk'], sri: ['core', 'sri'], entry: ['core', 'rk', 'sri', 'entry'] };
+  const problems: string[] = [];
+  for (const f of files.filter((x) => x.startsWith(SOLVERS + path.sep))) {
+    const text = fs.readFileSync(f, 'utf8');
+    for (const m of text.matchAll(/(?:from\s+|import\(\s*)'(\.[^']+)'/g)) {
+      const target = path.resolve(path.dirname(f), m[1]);
+      if (!target.startsWith(SOLVERS + path.sep)) continue;
+      const to = part(fs.existsSync(`${target}.ts`) ? `${target}.ts` : target);
+      if (!allowed[part(f)].includes(to)) problems.push(`${rel(f)} imports '${m[1]}' (${to})`);
+    }
+  }
+  expect(problems).toEqual([]);
+});

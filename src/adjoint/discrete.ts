@@ -17,16 +17,14 @@
  * cost nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { chooseArithmetic } from '../solvers/arithmetic';
 import { InvalidArgumentError } from '../errors';
 import { gradientDepth } from '../tfjs_internals';
-import { integrate, LoopOptions } from '../solvers/integrate';
+import { integrate, LoopOptions } from '../solvers/core/integrate';
 import { resolveOptions, ResolvedOptions, SolveOptions } from '../solvers/options';
-import { getTableau } from '../solvers/registry';
-import { rkStepper } from '../solvers/rk_stepper';
-import { checkState, countedVectorField } from '../solvers/solve';
-import { emptyStats, SolveStats } from '../solvers/stats';
-import { Stepper, Tolerances, VectorField } from '../solvers/stepper';
+import { countedField } from '../solvers/core/fields';
+import { checkState, stepperFor } from '../solvers/solve';
+import { emptyStats, SolveStats } from '../solvers/core/stats';
+import { Stepper, Tolerances, VectorField } from '../solvers/core/stepper';
 import { FieldWithVjp } from './field_vjp';
 import { rkStepReverse, StepCotangents } from './rk_reverse';
 import { vjp } from './vjp';
@@ -68,14 +66,15 @@ const HIGHER_ORDER =
 
 /**
  * What the adjoint needs to know about a differential equation: how to step it and how to bind
- * parameters. `Ctx` is per-call state shared by a forward solve and its reverse pass (for an SDE,
- * the Brownian path).
+ * parameters. `Arg` is what a caller passes with each call (for an SDE layer: the path seed and whether
+ * the call trains); `Ctx` is per-call state made from it, shared by a forward solve and its reverse pass
+ * (for an SDE, the Brownian path and the record of the increments the steps used).
  */
-export interface AdjointSystem<Term, Ctx> {
+export interface AdjointSystem<Term, Ctx, Arg = undefined> {
   /** The stepper for a state like `x` (its arithmetic may depend on the state's size). */
   stepper(x: tf.Tensor): Stepper<Term, unknown>;
-  /** Starts a call. */
-  begin(x: tf.Tensor): Ctx;
+  /** Starts a call with the caller's argument for it. */
+  begin(x: tf.Tensor, arg: Arg): Ctx;
   /** The term with `params` bound; its evaluations are counted into `stats` (drift into `nfe`). */
   term(ctx: Ctx, params: readonly tf.Tensor[], stats: SolveStats): Term;
   /** A fresh statistics record (default `emptyStats()`; SDEs add a diffusion count). */
@@ -106,11 +105,11 @@ export function odeSystem(
   opts: ResolvedOptions,
   fieldVjp?: () => { field: FieldWithVjp; paramCount: number } | null,
 ): AdjointSystem<VectorField, undefined> {
-  const tab = getTableau(opts.solver);
+  const tab = opts.method.tableau;
   return {
-    stepper: (x) => rkStepper(tab, chooseArithmetic(opts.arithmetic, x.size)),
+    stepper: (x) => stepperFor(opts.method, opts, x.size),
     begin: () => undefined,
-    term: (_ctx, params, stats) => countedVectorField((t, y) => field(t, y, params), stats),
+    term: (_ctx, params, stats) => countedField((t, y) => field(t, y, params), 'field', stats),
     reverse: fieldVjp
       ? (params, t, y, dt, tol, ct) => {
           const hand = fieldVjp();
@@ -127,41 +126,52 @@ export function odeSystem(
   };
 }
 
+/** What one call of the op is given besides the state and the parameters. */
+export interface CallContext<Arg> {
+  /** Times this call's forward solve must step exactly onto (e.g. a sampled regularization time). */
+  readonly stops?: readonly number[];
+  /** The system's per-call argument (see `AdjointSystem.begin`). */
+  readonly arg: Arg;
+}
+
 /** The packed op and what it exposes to the layer (internal: takes resolved options). */
-export interface PackedAdjointOp {
-  op: (x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor;
+export interface PackedAdjointOp<Arg = undefined> {
+  op: (call: CallContext<Arg>, x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor;
   lastLayout: () => PackedLayout;
   record: AdjointRecord;
-  /** Times the next forward solve must step exactly onto (used once, then cleared). */
-  setNextStops: (stops: number[]) => void;
 }
 
 /**
- * Builds `op(x, ...params) -> packed` with the discrete-adjoint gradient. `record` receives the
- * statistics of each pass; `layout` of the last forward pass is returned by `lastLayout()`.
+ * Builds `op(call, x, ...params) -> packed` with the discrete-adjoint gradient; everything a call
+ * needs besides tensors comes in `call`. `record` receives the statistics of each pass; `layout` of
+ * the last forward pass is returned by `lastLayout()`.
  *
  * Parameters that are `tf.Variable`s are read live in the reverse pass; any other parameter
  * tensor is saved with the op (it may be an intermediate that the forward scope disposes).
  */
-export function discreteAdjointOp<Term, Ctx>(
-  system: AdjointSystem<Term, Ctx>,
+export function discreteAdjointOp<Term, Ctx, Arg = undefined>(
+  system: AdjointSystem<Term, Ctx, Arg>,
   opts: LoopOptions,
   record: AdjointRecord = { forward: null, nfeBackward: 0 },
-): PackedAdjointOp {
-  const tol = { atol: opts.atol, rtol: opts.rtol };
+): PackedAdjointOp<Arg> {
+  // the reverse pass scales the error estimates with the controller's tolerances, as the forward steps did
+  const tol: Tolerances = opts.controller;
   let layout: PackedLayout = { nOut: 0, stateSize: 0, nSteps: 0 };
-  let nextStops: number[] = [];
+  // The context of the call in progress: tf.customGrad passes only tensors, so `op` hands it to the
+  // gradient function for the duration of one synchronous call.
+  let current: CallContext<Arg> | null = null;
 
-  const op = tf.customGrad((...args: unknown[]) => {
+  const withGradient = tf.customGrad((...args: unknown[]) => {
     const save = args.pop() as tf.GradSaveFunc;
     const [x, ...params] = args as tf.Tensor[];
     if (gradientDepth() > 1) throw new InvalidArgumentError(HIGHER_ORDER);
-    const stops = nextStops;
-    nextStops = [];
+    if (current === null) throw new Error('internal: the discrete adjoint op was called without its call context');
+    const stops = current.stops ?? [];
+    const arg = current.arg;
     const stepper = system.stepper(x);
     const replay = stepper.replay;
     if (!replay) throw new Error(`internal: stepper '${stepper.name}' cannot replay steps for the discrete adjoint`);
-    const ctx = system.begin(x);
+    const ctx = system.begin(x, arg);
     const stats = system.newStats?.() ?? emptyStats();
     const forwardTerm = system.term(ctx, params, stats);
     const { ys, stepStates, outputStep, outputTheta } = integrate(stepper, forwardTerm, x, stops.length ? { ...opts, tstops: stops } : opts, stats, true);
@@ -258,7 +268,15 @@ export function discreteAdjointOp<Term, Ctx>(
     return { value: packed, gradFunc };
   }) as (x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor;
 
-  return { op, lastLayout: () => layout, record, setNextStops: (stops) => void (nextStops = stops.slice()) };
+  const op = (call: CallContext<Arg>, x: tf.Tensor, ...params: tf.Tensor[]): tf.Tensor => {
+    current = call;
+    try {
+      return withGradient(x, ...params);
+    } finally {
+      current = null;
+    }
+  };
+  return { op, lastLayout: () => layout, record };
 }
 
 /** The op built by `discreteAdjoint`. */
@@ -298,7 +316,7 @@ export function discreteAdjoint(field: ParametricField, options: SolveOptions = 
   const opWithEstimates = (x: tf.Tensor, ...params: tf.Tensor[]) => {
     checkState(x, 'x');
     return tf.tidy(() => {
-      const packed = packedOp.op(x, ...params);
+      const packed = packedOp.op({ arg: undefined }, x, ...params);
       const { states, error, stiffness } = unpack(packed, packedOp.lastLayout(), x.shape);
       return { states: resolved.saveat ? tf.stack(states) : states[0], error, stiffness };
     });

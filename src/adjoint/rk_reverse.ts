@@ -19,13 +19,13 @@
  * cotangent) are not evaluated; zero cotangents of E or S cost nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { combineTensor, rmsTensor, Term } from '../solvers/arithmetic';
+import { combineTensor, rmsTensor, Term } from '../solvers/core/arithmetic';
 import { InvalidArgumentError } from '../errors';
-import { interpolantWeights } from '../solvers/interpolant';
-import { stiffnessRatio } from '../solvers/rk_stepper';
-import { Tolerances } from '../solvers/stepper';
-import { ButcherTableau } from '../solvers/tableau';
-import { interpolantFor } from '../solvers/tableaus/interpolants';
+import { interpolantWeights } from '../solvers/rk/interpolant';
+import { stiffnessRatio } from '../solvers/rk/stepper';
+import { Tolerances } from '../solvers/core/stepper';
+import { ButcherTableau } from '../solvers/rk/tableau';
+import { interpolantFor } from '../solvers/rk/tableaus/interpolants';
 import { FieldEval, FieldWithVjp } from './field_vjp';
 
 /** Cotangents of the outputs of one step. */

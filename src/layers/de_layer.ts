@@ -6,6 +6,7 @@
  * A subclass builds its stacks and its custom-gradient op, and implements `solveCall`, which turns
  * one input batch into the output and the call's per-step estimates.
  */
+import { Tolerances } from '../solvers/core/controller';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { AdjointRecord, PackedAdjointOp, unpack } from '../adjoint/discrete';
@@ -13,9 +14,9 @@ import { serializeObject } from '../serialization';
 import { RegularizerInputs, SolverEstimate, SolverRegularizer } from '../regularizers/base';
 import { RegularizerSpec, toRegularizer } from '../regularizers/registry';
 import { InvalidArgumentError } from '../errors';
-import { SolverError } from '../solvers/errors';
+import { SolverError } from '../solvers/core/errors';
 import { rejectUnknownKeys } from '../solvers/options';
-import { copyStats, SolveStats } from '../solvers/stats';
+import { copyStats, SolveStats } from '../solvers/core/stats';
 import { isLayerArgKey, LAYER_ARG_KEYS, LayerArgs } from '../tfjs_internals';
 import { LayerStack } from './vector_field';
 
@@ -84,15 +85,18 @@ export interface SharedSolverConfig {
   readonly t0: number;
   readonly t1: number;
   readonly solver: string;
-  readonly rtol: number;
-  readonly atol: number;
+  readonly controller: Tolerances;
   readonly maxSteps: number;
 }
 
 /** Marks DE layers so that callbacks recognise them even across two copies of this package. */
 export const DE_LAYER_BRAND = Symbol.for('tfjs-neural-de.DELayer');
 
-export abstract class DELayer extends tfl.layers.Layer {
+/**
+ * The base of the DE layers. `Arg` is what each call of the layer's op is given besides the state and the
+ * weights (`callArg`): nothing for a NeuralODE, the path seed and the training flag for a NeuralSDE.
+ */
+export abstract class DELayer<Arg = unknown> extends tfl.layers.Layer {
   /** The layer's solver-heuristic regularizers (their `weight` may be changed between epochs). */
   readonly regularizers: SolverRegularizer[];
   protected readonly record: AdjointRecord = { forward: null, nfeBackward: 0 };
@@ -147,7 +151,7 @@ export abstract class DELayer extends tfl.layers.Layer {
 
   /** State shape without the batch axis (set by `build`). */
   protected features: number[] | null = null;
-  private packedOp: PackedAdjointOp | null = null;
+  private packedOp: PackedAdjointOp<Arg> | null = null;
 
   /** The state shape [features...] of a build's input shape, checked to be fully defined. */
   protected stateFeatures(inputShape: tfl.Shape | tfl.Shape[]): number[] {
@@ -162,7 +166,7 @@ export abstract class DELayer extends tfl.layers.Layer {
   }
 
   /** Finishes `build`: the custom-gradient op to call, and the regularizers' loss closure. */
-  protected installOp(op: PackedAdjointOp): void {
+  protected installOp(op: PackedAdjointOp<Arg>): void {
     this.packedOp = op;
     // One loss closure for all regularizers, registered once: it reads what call() recorded in the
     // same training scope (tfjs runs call() and the closures in one tidy).
@@ -170,8 +174,8 @@ export abstract class DELayer extends tfl.layers.Layer {
     this.built = true;
   }
 
-  /** Called before each solve (e.g. to choose the Brownian path). */
-  protected beforeSolve(_training: boolean): void {}
+  /** The argument of the next call's op (e.g. the Brownian path's seed); called once per solve. */
+  protected abstract callArg(training: boolean): Arg;
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
@@ -188,10 +192,8 @@ export abstract class DELayer extends tfl.layers.Layer {
       throw new InvalidArgumentError(`${this.getClassName()} layer '${this.name}' expects inputs of shape [batch, ${features}], got [${x.shape}].`);
     }
     const info = this.solveInfo;
-    this.beforeSolve(training);
     const stops = this.sampleStops(training, [info.t0, info.t1]);
-    op.setNextStops(stops);
-    const packed = op.op(x, ...this.trainableWeights.map((w) => w.read()));
+    const packed = op.op({ stops, arg: this.callArg(training) }, x, ...this.trainableWeights.map((w) => w.read()));
     const { states, error, stiffness } = unpack(packed, op.lastLayout(), x.shape);
     const stats = this.record.forward!;
     return {
@@ -217,8 +219,8 @@ export abstract class DELayer extends tfl.layers.Layer {
     return {
       tspan: [resolved.t0, resolved.t1],
       solver: resolved.solver,
-      rtol: resolved.rtol,
-      atol: resolved.atol,
+      rtol: resolved.controller.rtol,
+      atol: resolved.controller.atol,
       dt0: given.dt0 ?? null,
       dtmin: given.dtmin ?? null,
       dtmax: given.dtmax ?? null,

@@ -11,8 +11,7 @@ import { SolverEstimate } from '../regularizers/base';
 import { RegularizerSpec } from '../regularizers/registry';
 import { resolveOptions, ResolvedOptions, SOLVE_OPTION_KEYS, SolveOptions } from '../solvers/options';
 import { InvalidArgumentError } from '../errors';
-import { getTableau, solversWithEstimate } from '../solvers/registry';
-import { ButcherTableau } from '../solvers/tableau';
+import { methodsWith, OdeMethod } from '../solvers/registry';
 import { LayerArgs } from '../tfjs_internals';
 import { checkTimeDependent, DELayer, DELayerStats, SolveInfo, splitLayerArgs } from './de_layer';
 import { LayerStack, SerializedLayer } from './vector_field';
@@ -42,13 +41,13 @@ export type NeuralODEStats = DELayerStats;
 const OPTION_KEYS: readonly string[] = [...SOLVE_OPTION_KEYS, 'timeDependent'];
 const OWN_KEYS: readonly string[] = [...OPTION_KEYS, 'vectorField', 'regularizers', 'customObjects'];
 
-export class NeuralODE extends DELayer {
+export class NeuralODE extends DELayer<undefined> {
   static className = 'NeuralODE';
 
   readonly options: Readonly<NeuralODEOptions>;
   private readonly resolved: ResolvedOptions;
   readonly vectorField: LayerStack;
-  private readonly tableau: ButcherTableau;
+  private readonly method: OdeMethod;
   /**
    * Whether the reverse pass may use the hand-written VJP of dense vector fields (set before the
    * layer is built; tests compare it with tfjs autodiff). Default true.
@@ -62,11 +61,11 @@ export class NeuralODE extends DELayer {
     const { layerArgs, own } = splitLayerArgs('NeuralODE', args, OWN_KEYS);
     const { vectorField, customObjects, regularizers, timeDependent, ...solveOpts } = own;
     const resolved = resolveOptions(solveOpts);
-    const tableau = getTableau(resolved.solver);
+    const method = resolved.method;
     const estimates: SolverEstimate[] = [];
-    if (tableau.adaptive) estimates.push('error');
-    if (tableau.stiffnessStages) estimates.push('stiffness');
-    super(layerArgs, regularizers, customObjects, { solver: resolved.solver, estimates, solversWith: solversWithEstimate });
+    if (method.estimates.error) estimates.push('error');
+    if (method.estimates.stiffness) estimates.push('stiffness');
+    super(layerArgs, regularizers, customObjects, { solver: resolved.solver, estimates, solversWith: (estimate) => methodsWith('ode', estimate) });
     checkTimeDependent(timeDependent);
     // The stiffness estimate is computed when a regularizer reads it (or the user asked); the
     // steps after the last saveat time are solved only when a regularizer reads their estimates.
@@ -75,7 +74,7 @@ export class NeuralODE extends DELayer {
       estimates: { stiffness: resolved.estimates.stiffness || this.regularizers.some((r) => r.estimate === 'stiffness') },
       stopAtLastOutput: this.regularizers.length === 0,
     };
-    this.tableau = tableau;
+    this.method = method;
     const options: NeuralODEOptions = { ...solveOpts };
     if (timeDependent !== undefined) options.timeDependent = timeDependent;
     this.options = Object.freeze(options);
@@ -87,9 +86,13 @@ export class NeuralODE extends DELayer {
     return this.vectorField ? [this.vectorField] : [];
   }
 
+  protected override callArg(): undefined {
+    return undefined;
+  }
+
   protected get solveInfo(): SolveInfo {
     const r = this.resolved;
-    return { t0: r.t0, t1: r.t1, saveat: r.saveat, stabilitySize: this.tableau.stabilitySize, hasStiffness: this.tableau.stiffnessStages !== undefined };
+    return { t0: r.t0, t1: r.t1, saveat: r.saveat, stabilitySize: this.method.stabilitySize, hasStiffness: this.method.estimates.stiffness };
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {

@@ -14,9 +14,11 @@ import { isValidSeed, MAX_SEED } from '../noise/prng';
 import { SolverEstimate } from '../regularizers/base';
 import { RegularizerSpec } from '../regularizers/registry';
 import { InvalidArgumentError } from '../errors';
-import { resolveSdeOptions, SDE_SOLVE_OPTION_KEYS, SdeResolvedOptions, SdeSolveOptions } from '../solvers/sri/options';
-import { getSdeMethod, SdeMethod, sdeSolversWithEstimate, sdeStepper } from '../solvers/sri/registry';
-import { countedSdeField, emptySdeStats, SdeSolveStats } from '../solvers/sri/solve_sde';
+import { countedField, SdeSolveStats } from '../solvers/core/fields';
+import { resolveOptions, SDE_SOLVE_OPTION_KEYS, SdeResolvedOptions, SdeSolveOptions } from '../solvers/options';
+import { methodsWith, SdeMethod } from '../solvers/registry';
+import { stepperFor } from '../solvers/solve';
+import { emptySdeStats } from '../solvers/solve_sde';
 import { SdeTerm, StepNoiseRecord } from '../solvers/sri/stepper';
 import { LayerArgs } from '../tfjs_internals';
 import { checkTimeDependent, DELayer, DELayerStats, SolveInfo, splitLayerArgs } from './de_layer';
@@ -64,6 +66,12 @@ const OWN_KEYS: readonly string[] = [...OPTION_KEYS, 'drift', 'diffusion', 'regu
 
 export { derivedSeed } from './path_seeds';
 
+/** What each call of the op is given: the seed of its Brownian path and whether it trains. */
+interface SdeCallArg {
+  readonly seed: number;
+  readonly training: boolean;
+}
+
 /** A call's noise: its Brownian path and, for training calls, the record of the increments its steps used. */
 interface CallNoise {
   readonly path: BrownianTree;
@@ -75,21 +83,25 @@ interface CallNoise {
  * call's noise: the reverse pass replays each accepted step with the increments recorded in the forward
  * solve instead of querying the path again.
  */
-function sdeSystem(drift: LayerStack, diffusion: LayerStack, o: SdeResolvedOptions, nextNoise: (x: tf.Tensor) => CallNoise): AdjointSystem<SdeTerm, CallNoise> {
+function sdeSystem(drift: LayerStack, diffusion: LayerStack, o: SdeResolvedOptions): AdjointSystem<SdeTerm, CallNoise, SdeCallArg> {
   return {
-    stepper: () => sdeStepper(o.solver, o),
-    begin: nextNoise,
+    stepper: (x) => stepperFor(o.method, o, x.size),
+    // Only a training call records its increments (two state-sized float32 arrays per step) for a reverse pass.
+    begin: (x, { seed, training }) => ({
+      path: new BrownianTree({ seed, t0: o.t0, t1: o.t1, shape: x.shape.slice() }),
+      record: training ? new StepNoiseRecord() : undefined,
+    }),
     newStats: emptySdeStats,
     term: (noise, _params, stats) => ({
-      drift: countedSdeField((t, y) => drift.call(t, y), 'drift', stats as SdeSolveStats),
-      diffusion: countedSdeField((t, y) => diffusion.call(t, y), 'diffusion', stats as SdeSolveStats),
+      drift: countedField((t, y) => drift.call(t, y), 'drift', stats),
+      diffusion: countedField((t, y) => diffusion.call(t, y), 'diffusion', stats as SdeSolveStats),
       brownian: noise.path,
       noise: noise.record,
     }),
   };
 }
 
-export class NeuralSDE extends DELayer {
+export class NeuralSDE extends DELayer<SdeCallArg> {
   static className = 'NeuralSDE';
 
   readonly options: Readonly<NeuralSDEOptions>;
@@ -100,9 +112,8 @@ export class NeuralSDE extends DELayer {
   /** The seed given (undefined: fresh random paths). */
   readonly seed: number | undefined;
   private readonly paths: PathSeeds;
+  /** The seed of the last call's path (for `lastPathSeed`). */
   private pathSeed = 0;
-  /** Whether the current call is a training call (set before each solve). */
-  private training = false;
 
   constructor(args: NeuralSDEArgs & { customObjects?: tf.serialization.ConfigDict }) {
     const { layerArgs, own } = splitLayerArgs('NeuralSDE', args, OWN_KEYS);
@@ -113,16 +124,16 @@ export class NeuralSDE extends DELayer {
     if (trainingCalls !== undefined && !(Number.isSafeInteger(trainingCalls) && trainingCalls >= 0)) {
       throw new InvalidArgumentError(`NeuralSDE: option 'trainingCalls' must be an integer ≥ 0 (training calls already made), got ${String(trainingCalls)}.`);
     }
-    const resolved = resolveSdeOptions({ ...solveOpts, seed: seed ?? 0 });
-    const method = getSdeMethod(resolved.solver);
+    const resolved = resolveOptions({ ...solveOpts, seed: seed ?? 0 }, 'sde');
+    const method = resolved.method;
     const estimates: SolverEstimate[] = [];
     if (resolved.adaptive) estimates.push('error');
-    if (method.hasStiffness) estimates.push('stiffness');
+    if (method.estimates.stiffness) estimates.push('stiffness');
     const fixedSri = method.adaptive && !resolved.adaptive;
     super(layerArgs, regularizers, customObjects, {
       solver: resolved.solver,
       estimates,
-      solversWith: sdeSolversWithEstimate,
+      solversWith: (estimate) => methodsWith('sde', estimate),
       disabledBy: fixedSri ? { reason: "with 'adaptive: false' (fixed steps)", fix: "Drop 'adaptive: false'" } : undefined,
     });
     checkTimeDependent(timeDependent);
@@ -147,7 +158,7 @@ export class NeuralSDE extends DELayer {
 
   protected get solveInfo(): SolveInfo {
     const r = this.resolved;
-    return { t0: r.t0, t1: r.t1, saveat: r.saveat, stabilitySize: this.method.stabilitySize, hasStiffness: this.method.hasStiffness };
+    return { t0: r.t0, t1: r.t1, saveat: r.saveat, stabilitySize: this.method.stabilitySize, hasStiffness: this.method.estimates.stiffness };
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
@@ -160,18 +171,12 @@ export class NeuralSDE extends DELayer {
       throw e;
     }
     this.features = features;
-    const o = this.resolved;
-    // Only a training call records its increments (two state-sized float32 arrays per step) for a reverse pass.
-    const nextNoise = (x: tf.Tensor): CallNoise => ({
-      path: new BrownianTree({ seed: this.pathSeed, t0: o.t0, t1: o.t1, shape: x.shape.slice() }),
-      record: this.training ? new StepNoiseRecord() : undefined,
-    });
-    this.installOp(discreteAdjointOp(sdeSystem(this.drift, this.diffusion, o, nextNoise), o, this.record));
+    this.installOp(discreteAdjointOp(sdeSystem(this.drift, this.diffusion, this.resolved), this.resolved, this.record));
   }
 
-  protected override beforeSolve(training: boolean): void {
+  protected override callArg(training: boolean): SdeCallArg {
     this.pathSeed = this.paths.next(training);
-    this.training = training;
+    return { seed: this.pathSeed, training };
   }
 
   /** Training calls so far (the k of the derived seeds). */

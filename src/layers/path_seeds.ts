@@ -17,7 +17,7 @@
  * Without a seed every call draws a fresh random path.
  */
 import { philox4x32 } from '../noise/prng';
-import { randomSeed } from '../solvers/sri/options';
+import { randomSeed } from '../solvers/options';
 
 /** Philox counter words that keep the training and inference seed streams apart. */
 const TRAINING_STREAM = 0x5d3e;

@@ -1,26 +1,24 @@
-/** Solver options: the public type, defaults and validation (errors name the fix). */
-import { ArithmeticChoice } from './arithmetic';
-import { InvalidArgumentError } from '../errors';
-import { SolverName, getTableau, SOLVER_NAMES } from './registry';
-import { interpolantFor } from './tableaus/interpolants';
-
 /**
- * How the states at `saveat` times are produced:
- * - 'interpolate': the solver steps freely and evaluates the method's dense output (its continuous
- *   extension: Tsit5's free interpolant, DP5's dense output, BS3's Hermite interpolant) at every
- *   output time inside an accepted step, from that step's stages: no extra steps, no extra NFE.
- * - 'step': every output time is a step end (the step before it is shortened to land on it).
+ * Solver options of both kinds: the public types, one resolver (`resolveOptions(opts, kind)`) that checks them
+ * and fills in defaults from the method's record, and the checks the layers share (unknown keys with a
+ * spelling hint). Errors name the fix. The controller's settings (tolerances, dtmax, growth limits) are resolved
+ * into `controller`, the one place the loop and the discrete adjoint read them from.
  */
-export type SaveatMode = 'interpolate' | 'step';
+import { InvalidArgumentError } from '../errors';
+import { isValidSeed, MAX_SEED } from '../noise/prng';
+import { BrownianTree } from '../noise/brownian';
+import { ArithmeticChoice } from './core/arithmetic';
+import { ControllerSettings } from './core/controller';
+import { LoopOptions, SaveatMode } from './core/integrate';
+import { odeMethod, OdeMethod, sdeMethod, SdeMethod, SdeSolverName, SolverName } from './registry';
 
-export interface SolveOptions {
-  /** Integration interval [t0, t1]; t1 < t0 integrates backwards. Default [0, 1]. */
-  tspan?: [number, number];
-  /** Method name. Default 'tsit5'. */
-  solver?: SolverName;
-  /** Relative tolerance. Default 1e-3. */
+export type { SaveatMode };
+
+/** The options every solve takes. */
+interface CommonSolveOptions {
+  /** Relative tolerance. Default: the method's (1e-3 for ODE methods, 1e-2 for SDE methods). */
   rtol?: number;
-  /** Absolute tolerance. Default 1e-6. */
+  /** Absolute tolerance. Default: the method's (1e-6 for ODE methods, 1e-2 for SDE methods). */
   atol?: number;
   /** Initial step magnitude. Adaptive methods default to Hairer's heuristic (2 extra NFE); fixed-step methods require it. */
   dt0?: number;
@@ -32,6 +30,13 @@ export interface SolveOptions {
   maxSteps?: number;
   /** Times (in integration order, inside tspan) at which to return the state. Default: only t1. */
   saveat?: number[];
+}
+
+export interface SolveOptions extends CommonSolveOptions {
+  /** Integration interval [t0, t1]; t1 < t0 integrates backwards. Default [0, 1]. */
+  tspan?: [number, number];
+  /** Method name. Default 'tsit5'. */
+  solver?: SolverName;
   /**
    * How the states at `saveat` are computed: 'interpolate' (the method's dense output inside
    * accepted steps; the steps are those of a solve without saveat) or 'step' (step exactly onto
@@ -48,52 +53,88 @@ export interface SolveOptions {
   arithmetic?: ArithmeticChoice;
 }
 
-export interface ResolvedOptions {
-  t0: number;
-  t1: number;
-  direction: 1 | -1;
-  solver: SolverName;
-  rtol: number;
-  atol: number;
-  dt0: number | undefined;
-  dtmin: number;
-  dtmax: number;
-  maxSteps: number;
-  saveat: number[] | undefined;
-  saveatMode: SaveatMode;
-  arithmetic: ArithmeticChoice;
-  /** Which optional per-step estimates the steps compute (the error estimate is always computed). */
-  estimates: { readonly stiffness: boolean };
-  /** Internal: times to step exactly onto without returning the state there (e.g. a sampled regularization time). */
-  tstops?: number[];
+export interface SdeSolveOptions extends CommonSolveOptions {
+  /** Integration interval [t0, t1] with t0 < t1 (SDE solves run forward in time). Default [0, 1]. */
+  tspan?: [number, number];
+  /** Method name. Default 'sosri'. */
+  solver?: SdeSolverName;
   /**
-   * Internal: end the solve at the last `saveat` time instead of t1 (nothing needs the steps
-   * after it: no regularizer reads their estimates). Ignored without `saveat`.
+   * How `saveat` outputs are made: 'interpolate' (default, StochasticDiffEq's) interpolates linearly between
+   * the accepted steps, which take the same steps as without `saveat`; 'step' steps exactly onto each time
+   * (more, shorter steps). Both are differentiable through the discrete adjoint.
    */
-  stopAtLastOutput?: boolean;
+  saveatMode?: SaveatMode;
+  /** Integer seed in [0, 2^53 − 1] of the Brownian path. Default: a fresh random seed per call. */
+  seed?: number;
+  /**
+   * `false` runs an SRI method with the fixed step `dt0` (every step accepted; no error estimate in the
+   * statistics), as torchsde's `adaptive=False`. Default true; Euler–Maruyama always takes fixed steps.
+   */
+  adaptive?: boolean;
+  /**
+   * Weight δ of the drift term in the SRI error estimate EEst = RMS((δ·E1 + E2)/scale), E1 = h·Σk_i
+   * (adaptive methods only). Default the method's, StochasticDiffEq's: 1 for SOSRI/SOSRI2, 1/6 for SRIW1.
+   * E1 is O(h·|f|), so with δ > 0 a strong drift bounds the step at about tol·scale/(4|f|) whatever the
+   * noise; smaller δ takes fewer steps (δ = 0 controls the step by the noise terms alone).
+   */
+  delta?: number;
+  /**
+   * Largest factor by which the controller grows the step after an accepted one (adaptive methods
+   * only). Default 9/8, StochasticDiffEq's for SDEs (10 for ODEs): steps ramp up slowly after a rejection.
+   */
+  qmax?: number;
+  /**
+   * An existing Brownian path to use instead of drawing one (to share a path across calls); it must have
+   * the state's shape and cover tspan. Exclusive with `seed`.
+   */
+  brownian?: BrownianTree;
+}
+
+/** What both kinds resolve to: the loop's options (with the controller's settings) and the method. */
+interface CommonResolved extends LoopOptions {
+  /** Whether the solve adapts its step (false: fixed steps of dt0). */
+  readonly adaptive: boolean;
+  /** The controller's settings in force: tolerances, dtmax, the method's exponents and limits. */
+  readonly controller: ControllerSettings;
+  readonly estimates: { readonly stiffness: boolean };
+}
+
+/** ODE options after validation, with defaults filled in. */
+export interface ResolvedOptions extends CommonResolved {
+  readonly kind: 'ode';
+  readonly solver: SolverName;
+  readonly method: OdeMethod;
+  readonly arithmetic: ArithmeticChoice;
+}
+
+/** SDE options after validation, with defaults filled in. */
+export interface SdeResolvedOptions extends CommonResolved {
+  readonly kind: 'sde';
+  readonly direction: 1;
+  readonly solver: SdeSolverName;
+  readonly method: SdeMethod;
+  /** The seed of the path to draw (the given one or a fresh random one); unused when `brownian` is given. */
+  readonly seed: number;
+  readonly brownian: BrownianTree | undefined;
+  /** δ in force (undefined for fixed-step solves). */
+  readonly delta: number | undefined;
 }
 
 export const DEFAULT_TSPAN: [number, number] = [0, 1];
-export const DEFAULT_RTOL = 1e-3;
-export const DEFAULT_ATOL = 1e-6;
 export const DEFAULT_MAX_STEPS = 10000;
+/** Default ODE and SDE methods. */
+export const DEFAULT_SOLVER = { ode: 'tsit5', sde: 'sosri' } as const;
 
+const COMMON_KEYS = ['tspan', 'solver', 'rtol', 'atol', 'dt0', 'dtmin', 'dtmax', 'maxSteps', 'saveat', 'saveatMode'] as const;
 /** The keys of `SolveOptions`. */
-export const SOLVE_OPTION_KEYS: readonly (keyof SolveOptions)[] = [
-  'tspan',
-  'solver',
-  'rtol',
-  'atol',
-  'dt0',
-  'dtmin',
-  'dtmax',
-  'maxSteps',
-  'saveat',
-  'saveatMode',
-  'estimateStiffness',
-  'arithmetic',
-];
-const KNOWN_KEYS: ReadonlySet<string> = new Set(SOLVE_OPTION_KEYS);
+export const SOLVE_OPTION_KEYS: readonly (keyof SolveOptions)[] = [...COMMON_KEYS, 'estimateStiffness', 'arithmetic'];
+/** The keys of `SdeSolveOptions`. */
+export const SDE_SOLVE_OPTION_KEYS: readonly (keyof SdeSolveOptions)[] = [...COMMON_KEYS, 'seed', 'brownian', 'adaptive', 'delta', 'qmax'];
+
+/** A uniformly random valid seed (53 bits from two `Math.random` draws). */
+export function randomSeed(): number {
+  return Math.floor(Math.random() * 2 ** 32) * 2 ** 21 + Math.floor(Math.random() * 2 ** 21);
+}
 
 function positive(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
@@ -148,28 +189,41 @@ export function rejectUnknownKeys(opts: object, valid: Iterable<string>, who = '
   }
 }
 
+/** Throws unless `mode` is a saveat mode ('interpolate' or 'step'). */
+export function checkSaveatMode(mode: unknown): asserts mode is SaveatMode {
+  if (mode !== 'interpolate' && mode !== 'step') {
+    throw new InvalidArgumentError(`Option 'saveatMode' must be 'interpolate' or 'step', got ${JSON.stringify(mode)}.`);
+  }
+}
+
 /**
- * Checks every option and fills in defaults. Throws `InvalidArgumentError` naming the fix. A
- * caller whose `knownKeys` leave out 'saveatMode' (the SDE solver) offers no dense output: its
- * solves step onto the saveat times.
+ * Checks every option of an ODE (`kind` 'ode', the default) or SDE solve and fills in defaults from the
+ * method's record. Throws `InvalidArgumentError` naming the fix.
  */
-export function resolveOptions(opts: SolveOptions = {}, knownKeys: ReadonlySet<string> = KNOWN_KEYS): ResolvedOptions {
+export function resolveOptions(opts?: SolveOptions, kind?: 'ode'): ResolvedOptions;
+export function resolveOptions(opts: SdeSolveOptions | undefined, kind: 'sde'): SdeResolvedOptions;
+export function resolveOptions(opts: SolveOptions | SdeSolveOptions = {}, kind: 'ode' | 'sde' = 'ode'): ResolvedOptions | SdeResolvedOptions {
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+    const example = kind === 'ode' ? '{tspan: [0, 1], rtol: 1e-3}' : '{tspan: [0, 1], rtol: 1e-2, seed: 0}';
     throw new InvalidArgumentError(
-      `Solver options must be an object such as {tspan: [0, 1], rtol: 1e-3}, got ${Array.isArray(opts) ? 'an array' : String(opts)}.`,
+      `${kind === 'sde' ? 'SDE solver' : 'Solver'} options must be an object such as ${example}, got ${Array.isArray(opts) ? 'an array' : String(opts)}.`,
     );
   }
-  rejectUnknownKeys(opts, knownKeys);
+  rejectUnknownKeys(opts, kind === 'ode' ? SOLVE_OPTION_KEYS : SDE_SOLVE_OPTION_KEYS);
+  const method = kind === 'ode' ? odeMethod(opts.solver ?? DEFAULT_SOLVER.ode) : sdeMethod(opts.solver ?? DEFAULT_SOLVER.sde);
   const tspan = opts.tspan ?? DEFAULT_TSPAN;
   if (!Array.isArray(tspan) || tspan.length !== 2 || !tspan.every((x) => typeof x === 'number' && Number.isFinite(x)) || tspan[0] === tspan[1]) {
     throw new InvalidArgumentError(`Option 'tspan' must be two finite, distinct numbers [t0, t1], got ${JSON.stringify(tspan)}.`);
   }
   const [t0, t1] = tspan;
   const direction: 1 | -1 = t1 > t0 ? 1 : -1;
-  const solver = (opts.solver ?? 'tsit5') as SolverName;
-  const tableau = getTableau(solver);
-  const rtol = opts.rtol === undefined ? DEFAULT_RTOL : positive('rtol', opts.rtol);
-  const atol = opts.atol === undefined ? DEFAULT_ATOL : positive('atol', opts.atol);
+  if (kind === 'sde' && direction !== 1) {
+    throw new InvalidArgumentError(
+      `SDE solves run forward in time only: option 'tspan' must have t0 < t1, got [${t0}, ${t1}]. Reverse the interval (for a time-reversed SDE, substitute s = t0 + t1 − t into the drift and diffusion).`,
+    );
+  }
+  const rtol = opts.rtol === undefined ? method.tolerances.rtol : positive('rtol', opts.rtol);
+  const atol = opts.atol === undefined ? method.tolerances.atol : positive('atol', opts.atol);
   const span = Math.abs(t1 - t0);
   const dtmax = opts.dtmax === undefined ? span : positive('dtmax', opts.dtmax);
   let dtmin = 0;
@@ -181,62 +235,113 @@ export function resolveOptions(opts: SolveOptions = {}, knownKeys: ReadonlySet<s
   }
   if (dtmin > dtmax) throw new InvalidArgumentError(`Option 'dtmin' (${dtmin}) must not exceed 'dtmax' (${dtmax}).`);
   const dt0 = opts.dt0 === undefined ? undefined : positive('dt0', opts.dt0);
-  if (!tableau.adaptive && dt0 === undefined) {
-    throw new InvalidArgumentError(
-      `Solver '${solver}' takes fixed steps: set 'dt0' to the step size (e.g. dt0: ${span / 100}), or use an adaptive solver such as 'tsit5'.`,
-    );
-  }
   const maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
   if (!Number.isInteger(maxSteps) || maxSteps < 1) {
     throw new InvalidArgumentError(`Option 'maxSteps' must be a positive integer, got ${String(opts.maxSteps)}.`);
   }
-  let saveat: number[] | undefined;
-  if (opts.saveat !== undefined) {
-    if (!Array.isArray(opts.saveat) || opts.saveat.length === 0) {
-      throw new InvalidArgumentError(`Option 'saveat' must be a non-empty array of times, got ${JSON.stringify(opts.saveat)}.`);
+  const saveat = resolveSaveat(opts.saveat, t0, t1, direction);
+  const saveatMode = resolveSaveatMode(opts.saveatMode, method.name, method.estimates.dense);
+  const common = { t0, t1, dt0, dtmin, maxSteps, saveat, saveatMode };
+
+  if (kind === 'ode') {
+    const o = opts as SolveOptions;
+    const m = method as OdeMethod;
+    if (!m.adaptive && dt0 === undefined) {
+      throw new InvalidArgumentError(
+        `Solver '${m.name}' takes fixed steps: set 'dt0' to the step size (e.g. dt0: ${span / 100}), or use an adaptive solver such as 'tsit5'.`,
+      );
     }
-    saveat = opts.saveat.slice();
-    saveat.forEach((s, i) => {
-      if (typeof s !== 'number' || !Number.isFinite(s)) {
-        throw new InvalidArgumentError(`Option 'saveat' must hold finite numbers; entry ${i} is ${String(s)}.`);
-      }
-      if ((s - t0) * direction < 0 || (s - t1) * direction > 0) {
-        throw new InvalidArgumentError(`Option 'saveat' entry ${i} (${s}) lies outside tspan [${t0}, ${t1}].`);
-      }
-      if (i > 0 && (s - saveat![i - 1]) * direction <= 0) {
-        throw new InvalidArgumentError(
-          `Option 'saveat' must be strictly ${direction > 0 ? 'increasing' : 'decreasing'} (the direction of tspan); entries ${i - 1} and ${i} are ${saveat![i - 1]} and ${s}.`,
-        );
-      }
-    });
+    const arithmetic = o.arithmetic ?? 'auto';
+    if (!['auto', 'host', 'tensor'].includes(arithmetic)) {
+      throw new InvalidArgumentError(`Option 'arithmetic' must be 'auto', 'host' or 'tensor', got ${String(arithmetic)}.`);
+    }
+    const stiffness = o.estimateStiffness ?? false;
+    if (typeof stiffness !== 'boolean') {
+      throw new InvalidArgumentError(`Option 'estimateStiffness' must be a boolean, got ${String(stiffness)}.`);
+    }
+    if (stiffness && !m.estimates.stiffness) {
+      throw new InvalidArgumentError(
+        `Option 'estimateStiffness': solver '${m.name}' has no stiffness estimate (it needs two stages at the same node). Use 'tsit5' or 'dopri5', or drop the option.`,
+      );
+    }
+    const controller: ControllerSettings = { ...m.controller, rtol, atol, dtmax };
+    return { kind, solver: m.name as SolverName, method: m, direction, ...common, adaptive: m.adaptive, controller, arithmetic, estimates: { stiffness } };
   }
-  const arithmetic = opts.arithmetic ?? 'auto';
-  if (!['auto', 'host', 'tensor'].includes(arithmetic)) {
-    throw new InvalidArgumentError(`Option 'arithmetic' must be 'auto', 'host' or 'tensor', got ${String(arithmetic)}.`);
+
+  const o = opts as SdeSolveOptions;
+  const m = method as SdeMethod;
+  if (o.adaptive !== undefined && typeof o.adaptive !== 'boolean') {
+    throw new InvalidArgumentError(`Option 'adaptive' must be true or false, got ${String(o.adaptive)}.`);
   }
-  const saveatMode = resolveSaveatMode(opts.saveatMode, solver, knownKeys.has('saveatMode'));
-  const stiffness = opts.estimateStiffness ?? false;
-  if (typeof stiffness !== 'boolean') {
-    throw new InvalidArgumentError(`Option 'estimateStiffness' must be a boolean, got ${String(stiffness)}.`);
+  if (o.adaptive === true && !m.adaptive) {
+    throw new InvalidArgumentError(`Solver '${m.name}' has no error estimate and cannot adapt its step: drop 'adaptive' or use 'sosri'.`);
   }
-  if (stiffness && !tableau.stiffnessStages) {
+  const adaptive = o.adaptive ?? m.adaptive;
+  for (const name of ['delta', 'qmax'] as const) {
+    if (o[name] !== undefined && !adaptive) {
+      throw new InvalidArgumentError(
+        `Option '${name}' tunes the step-size control of adaptive methods; this solve takes fixed steps ('${m.name}'${m.adaptive ? ' with adaptive: false' : ''}). Drop it or use 'sosri'.`,
+      );
+    }
+  }
+  const { delta, qmax, seed, brownian } = o;
+  if (delta !== undefined && !(typeof delta === 'number' && Number.isFinite(delta) && delta >= 0)) {
+    throw new InvalidArgumentError(`Option 'delta' must be a finite number ≥ 0 (the drift term's weight in the error estimate), got ${String(delta)}.`);
+  }
+  if (qmax !== undefined && !(typeof qmax === 'number' && Number.isFinite(qmax) && qmax > 1)) {
+    throw new InvalidArgumentError(`Option 'qmax' must be a finite number > 1 (the largest step growth factor, e.g. 9/8 or 10), got ${String(qmax)}.`);
+  }
+  if (!adaptive && dt0 === undefined) {
     throw new InvalidArgumentError(
-      `Option 'estimateStiffness': solver '${solver}' has no stiffness estimate (it needs two stages at the same node). Use 'tsit5' or 'dopri5', or drop the option.`,
+      m.adaptive
+        ? `With adaptive: false, '${m.name}' takes fixed steps: set 'dt0' to the step size (e.g. dt0: ${span / 100}), or drop 'adaptive'.`
+        : `Solver '${m.name}' takes fixed steps: set 'dt0' to the step size (e.g. dt0: ${span / 100}), or use an adaptive SDE solver such as 'sosri'.`,
     );
   }
-  return { t0, t1, direction, solver, rtol, atol, dt0, dtmin, dtmax, maxSteps, saveat, saveatMode, arithmetic, estimates: { stiffness } };
+  if (seed !== undefined && !isValidSeed(seed)) {
+    throw new InvalidArgumentError(`Option 'seed' must be an integer in [0, ${MAX_SEED}], got ${String(seed)}.`);
+  }
+  if (brownian !== undefined) checkBrownian(brownian, seed, t0, t1);
+  const controller: ControllerSettings = { ...m.controller, ...(qmax !== undefined ? { qmax } : {}), rtol, atol, dtmax };
+  return {
+    kind,
+    solver: m.name as SdeSolverName,
+    method: m,
+    direction: 1,
+    ...common,
+    adaptive,
+    controller,
+    estimates: { stiffness: false },
+    seed: seed ?? brownian?.seed ?? randomSeed(),
+    brownian,
+    delta: m.delta !== undefined && adaptive ? (delta ?? m.delta) : undefined,
+  };
 }
 
-/** Throws unless `mode` is a saveat mode ('interpolate' or 'step'). */
-export function checkSaveatMode(mode: unknown): asserts mode is SaveatMode {
-  if (mode !== 'interpolate' && mode !== 'step') {
-    throw new InvalidArgumentError(`Option 'saveatMode' must be 'interpolate' or 'step', got ${JSON.stringify(mode)}.`);
+function resolveSaveat(given: unknown, t0: number, t1: number, direction: 1 | -1): number[] | undefined {
+  if (given === undefined) return undefined;
+  if (!Array.isArray(given) || given.length === 0) {
+    throw new InvalidArgumentError(`Option 'saveat' must be a non-empty array of times, got ${JSON.stringify(given)}.`);
   }
+  const saveat: number[] = given.slice();
+  saveat.forEach((s, i) => {
+    if (typeof s !== 'number' || !Number.isFinite(s)) {
+      throw new InvalidArgumentError(`Option 'saveat' must hold finite numbers; entry ${i} is ${String(s)}.`);
+    }
+    if ((s - t0) * direction < 0 || (s - t1) * direction > 0) {
+      throw new InvalidArgumentError(`Option 'saveat' entry ${i} (${s}) lies outside tspan [${t0}, ${t1}].`);
+    }
+    if (i > 0 && (s - saveat[i - 1]) * direction <= 0) {
+      throw new InvalidArgumentError(
+        `Option 'saveat' must be strictly ${direction > 0 ? 'increasing' : 'decreasing'} (the direction of tspan); entries ${i - 1} and ${i} are ${saveat[i - 1]} and ${s}.`,
+      );
+    }
+  });
+  return saveat;
 }
 
 /** The saveat mode in force: the given one (checked against the method) or the method's default. */
-function resolveSaveatMode(mode: unknown, solver: SolverName, offered: boolean): SaveatMode {
-  const dense = offered && interpolantFor(solver) !== undefined;
+function resolveSaveatMode(mode: unknown, solver: string, dense: boolean): SaveatMode {
   if (mode === undefined) return dense ? 'interpolate' : 'step';
   checkSaveatMode(mode);
   if (mode === 'interpolate' && !dense) {
@@ -247,4 +352,16 @@ function resolveSaveatMode(mode: unknown, solver: SolverName, offered: boolean):
   return mode;
 }
 
-export { SOLVER_NAMES };
+function checkBrownian(brownian: unknown, seed: number | undefined, t0: number, t1: number): void {
+  if (!(brownian instanceof BrownianTree)) {
+    throw new InvalidArgumentError(`Option 'brownian' must be a BrownianTree (from brownianTree({seed, t0, t1, shape})), got ${typeof brownian}.`);
+  }
+  if (seed !== undefined) {
+    throw new InvalidArgumentError(`Give either 'seed' or 'brownian', not both: the Brownian tree already has its seed (${brownian.seed}).`);
+  }
+  if (brownian.t0 > t0 || brownian.t1 < t1) {
+    throw new InvalidArgumentError(
+      `Option 'brownian' covers [${brownian.t0}, ${brownian.t1}], which does not contain tspan [${t0}, ${t1}]: build the tree with t0 ≤ ${t0} and t1 ≥ ${t1}.`,
+    );
+  }
+}

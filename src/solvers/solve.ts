@@ -1,20 +1,20 @@
 /**
- * `solve(f, y0, options)`: the tensor-level ODE solver.
+ * `solve(f, y0, options)`: the tensor-level ODE solver, and the one entry point both kinds run through
+ * (`stepperFor`: the method's stepper, tuned by the options, on the one loop, `integrate`).
  *
  * The state is a float32 tensor of any rank (batch first by convention); time and step sizes are
  * float64 JS numbers. The error norm is one RMS over all elements, so a whole batch shares one
  * step-size sequence (as in OrdinaryDiffEq and torchdiffeq).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { chooseArithmetic } from './arithmetic';
 import { InvalidArgumentError } from '../errors';
-import { SolverError } from './errors';
-import { integrate, IntegrateResult, SolveResult } from './integrate';
-import { resolveOptions, ResolvedOptions, SolveOptions } from './options';
-import { getTableau } from './registry';
-import { rkStepper } from './rk_stepper';
-import { emptyStats, SolveStats } from './stats';
-import { VectorField } from './stepper';
+import { chooseArithmetic } from './core/arithmetic';
+import { countedField } from './core/fields';
+import { integrate, IntegrateResult, SolveResult } from './core/integrate';
+import { Method } from './core/method';
+import { emptyStats } from './core/stats';
+import { Stepper, VectorField } from './core/stepper';
+import { resolveOptions, ResolvedOptions, SdeResolvedOptions, SolveOptions } from './options';
 
 export function checkState(y0: unknown, what = 'y0'): tf.Tensor {
   if (!(y0 instanceof tf.Tensor)) throw new InvalidArgumentError(`${what} must be a tf.Tensor, got ${typeof y0}.`);
@@ -24,30 +24,19 @@ export function checkState(y0: unknown, what = 'y0'): tf.Tensor {
   return y0;
 }
 
-/** Wraps `f` to count evaluations into `stats.nfe` and check what it returns. */
-export function countedVectorField(f: VectorField, stats: SolveStats): VectorField {
-  if (typeof f !== 'function') throw new InvalidArgumentError(`The vector field must be a function f(t, y), got ${typeof f}.`);
-  return (t, y) => {
-    stats.nfe++;
-    const out = f(t, y);
-    if (!(out instanceof tf.Tensor)) {
-      throw new SolverError('bad_derivative', `The vector field returned ${typeof out}, not a tf.Tensor`, stats, t);
-    }
-    if (out.dtype !== 'float32' || !tf.util.arraysEqual(out.shape, y.shape)) {
-      const msg = `The vector field returned a ${out.dtype} tensor of shape [${out.shape}] for a state of shape [${y.shape}]: f(t, y) must return a float32 tensor shaped like y`;
-      if (out !== y) out.dispose();
-      throw new SolverError('bad_derivative', msg, stats, t);
-    }
-    // The loop disposes stage values; never hand it a tensor it does not own.
-    return out === y ? tf.clone(out) : out;
-  };
+/**
+ * The stepper of one solve: the resolved method's, tuned by the options (where its arithmetic runs, δ, fixed
+ * steps). ODE and SDE solves, and the discrete adjoint's forward and reverse passes, all get theirs here.
+ */
+export function stepperFor<Term, S>(method: Method<Term, S>, o: ResolvedOptions | SdeResolvedOptions, stateSize: number): Stepper<Term, S> {
+  const arithmetic = chooseArithmetic(o.kind === 'ode' ? o.arithmetic : 'auto', stateSize);
+  return method.stepper({ arithmetic, delta: o.kind === 'sde' ? o.delta : undefined, adaptive: o.adaptive });
 }
 
 /** Internal: solve with resolved options. */
-export function solveResolved(f: VectorField, y0: tf.Tensor, o: ResolvedOptions): IntegrateResult {
+export function solveResolved(f: VectorField, y0: tf.Tensor, o: ResolvedOptions, keepStepStates = false): IntegrateResult {
   const stats = emptyStats();
-  const stepper = rkStepper(getTableau(o.solver), chooseArithmetic(o.arithmetic, y0.size));
-  return integrate(stepper, countedVectorField(f, stats), y0, o, stats);
+  return integrate(stepperFor(o.method, o, y0.size), countedField(f, 'field', stats), y0, o, stats, keepStepStates);
 }
 
 /**

@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-layers';
 import { discreteAdjointOp, odeSystem, ParametricField, unpack } from '../../src/adjoint/discrete';
 import { resolveOptions, SolveOptions } from '../../src/solvers/options';
 import { getTableau } from '../../src/solvers/registry';
-import { SolveStats } from '../../src/solvers/stats';
+import { SolveStats } from '../../src/solvers/core/stats';
 import { maxRelErr } from '../support/helpers';
 import { unrolledSolve } from '../support/unrolled';
 
@@ -119,7 +119,7 @@ describe.each(CASES)('discrete adjoint %s (%s)', (solver, _label, timeDependent,
     const { op, record } = discreteAdjointOp(odeSystem(field, resolveOptions({ ...o, arithmetic })), resolveOptions({ ...o, arithmetic }));
     const nOut = saveat ? saveat.length : 1;
     const before = tf.memory().numTensors;
-    const custom = tf.grads((...a: tf.Tensor[]) => lossFromPacked(op(a[0], ...a.slice(1)), record.forward!, nOut, spec))([x, ...params]);
+    const custom = tf.grads((...a: tf.Tensor[]) => lossFromPacked(op({ arg: undefined }, a[0], ...a.slice(1)), record.forward!, nOut, spec))([x, ...params]);
     expect(tf.memory().numTensors).toBe(before + custom.length);
     const stats = record.forward!;
     expect(stats.nAccepted).toBeGreaterThan(3);
@@ -139,7 +139,7 @@ describe.each(CASES)('discrete adjoint %s (%s)', (solver, _label, timeDependent,
     const spec = specState;
     const { op, record } = discreteAdjointOp(odeSystem(field, resolveOptions(o)), resolveOptions(o));
     const nOut = saveat ? saveat.length : 1;
-    const grads = tf.grads((...a: tf.Tensor[]) => lossFromPacked(op(a[0], ...a.slice(1)), record.forward!, nOut, spec))([x, ...params]);
+    const grads = tf.grads((...a: tf.Tensor[]) => lossFromPacked(op({ arg: undefined }, a[0], ...a.slice(1)), record.forward!, nOut, spec))([x, ...params]);
     const stats = record.forward!;
     const outTimes = saveat ?? [1];
     const L = (xx: tf.Tensor, pp: tf.Tensor[]): number => tf.tidy(() => unrolledLoss(field, solver, o, stats, outTimes, xx, pp, spec).dataSync()[0]);

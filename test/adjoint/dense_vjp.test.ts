@@ -9,7 +9,7 @@ import { autodiffFieldVjp, FieldWithVjp } from '../../src/adjoint/field_vjp';
 import { DENSE_VJP_ACTIVATIONS, denseFieldVjp } from '../../src/adjoint/dense_vjp';
 import { LayerStack } from '../../src/layers/vector_field';
 import { power } from '../../src/layers/power';
-import { InvalidArgumentError } from '../../src/solvers/errors';
+import { InvalidArgumentError } from '../../src/solvers/core/errors';
 import { maxRelErr } from '../support/helpers';
 
 const D = 3;

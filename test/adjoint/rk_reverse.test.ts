@@ -9,11 +9,11 @@ import { autodiffFieldVjp, FieldWithVjp } from '../../src/adjoint/field_vjp';
 import { denseFieldVjp } from '../../src/adjoint/dense_vjp';
 import { rkStepReverse, StepCotangents } from '../../src/adjoint/rk_reverse';
 import { LayerStack } from '../../src/layers/vector_field';
-import { InvalidArgumentError } from '../../src/solvers/errors';
+import { InvalidArgumentError } from '../../src/solvers/core/errors';
 import { getTableau } from '../../src/solvers/registry';
-import { rkStepTensor } from '../../src/solvers/rk_stepper';
-import { VectorField } from '../../src/solvers/stepper';
-import { ButcherTableau } from '../../src/solvers/tableau';
+import { rkStepTensor } from '../../src/solvers/rk/stepper';
+import { VectorField } from '../../src/solvers/core/stepper';
+import { ButcherTableau } from '../../src/solvers/rk/tableau';
 import { maxRelErr } from '../support/helpers';
 
 const B = 4;

@@ -17,7 +17,7 @@ describe('constructor arguments', () => {
     expect(e).toBeInstanceOf(InvalidArgumentError);
     expect(e.message).toMatch(/NeuralODE: Unknown option 'rTol' \(did you mean 'rtol'\?\)/);
     const layer = neuralODE({ vectorField: [dense(2)], rtol: 1e-6, name: 'ode', inputShape: [2], trainable: true, dtype: 'float32' });
-    expect(layer.solverOptions.rtol).toBe(1e-6);
+    expect(layer.solverOptions.controller.rtol).toBe(1e-6);
     expect(layer.name).toBe('ode');
   });
 

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { countNFE, neuralODE, NeuralODE, nfeLogger, SolverError } from '../../src';
 import { getTableau } from '../../src/solvers/registry';
-import { rkStepTensor } from '../../src/solvers/rk_stepper';
+import { rkStepTensor } from '../../src/solvers/rk/stepper';
 import { maxRelErr } from '../support/helpers';
 import { linspace, spiralNODE, spiralTrajectory } from '../support/spiral';
 import { thetasInside, unrolledSolve } from '../support/unrolled';

@@ -97,7 +97,7 @@ describe('paths and seeds', () => {
   test('delta and qmax reach the solve and round-trip through the config', () => {
     const layer = sdeLayer({ delta: 0, qmax: 2 });
     expect(layer.solverOptions.delta).toBe(0);
-    expect(layer.solverOptions.qmax).toBe(2);
+    expect(layer.solverOptions.controller.qmax).toBe(2);
     const cfg = layer.getConfig();
     expect([cfg.delta, cfg.qmax]).toEqual([0, 2]);
     const x = X();

@@ -34,7 +34,7 @@ function unrolled(layer: NeuralSDE, x: tf.Tensor, withReg: { e: number; s: numbe
       dt,
       dWt,
       dZt,
-      o,
+      o.controller,
       {
         error: true,
         stiffness: tab.stiffnessStages !== undefined,
@@ -138,7 +138,7 @@ describe('gradients through saveat outputs', () => {
           h,
           dWt,
           dZt,
-          o,
+          o.controller,
           {},
         ).y1;
         for (const s of saveat) {

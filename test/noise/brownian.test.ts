@@ -7,7 +7,7 @@
  * SE(regression slope) = √(residual variance / (n·Var x)).
  */
 import { BrownianTree, brownianTree, BrownianTreeOptions, DEFAULT_TOL_FRACTION } from '../../src/noise/brownian';
-import { InvalidArgumentError } from '../../src/solvers/errors';
+import { InvalidArgumentError } from '../../src/solvers/core/errors';
 
 const N = 20000;
 const K = 4.5;

@@ -3,7 +3,7 @@
  * standard errors), determinism, stream independence, and the seed check.
  */
 import { CounterRNG, isValidSeed, philox4x32 } from '../../src/noise/prng';
-import { InvalidArgumentError } from '../../src/solvers/errors';
+import { InvalidArgumentError } from '../../src/solvers/core/errors';
 
 /** Standard normal CDF via erfc (Abramowitz & Stegun 7.1.26; absolute error < 1.5e-7, far below the KS bound). */
 function normalCdf(x: number): number {

@@ -15,7 +15,7 @@ import {
   StiffnessRegularizer,
 } from '../../src';
 import { getTableau } from '../../src/solvers/registry';
-import { rkStepTensor } from '../../src/solvers/rk_stepper';
+import { rkStepTensor } from '../../src/solvers/rk/stepper';
 import { maxRelErr } from '../support/helpers';
 
 function field(seed = 3): tfl.layers.Layer[] {

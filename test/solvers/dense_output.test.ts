@@ -171,7 +171,7 @@ function layerGradients(
     (penalties: boolean) =>
     (z: tf.Tensor): tf.Scalar => {
       const want = { error: training, stiffness: training && tab.stiffnessStages !== undefined };
-      const { outs, results } = unrolledSolve(tab, (t, s) => layer.evaluateField(t, s), steps, z, o.t0, saveat, o, want);
+      const { outs, results } = unrolledSolve(tab, (t, s) => layer.evaluateField(t, s), steps, z, o.t0, saveat, o.controller, want);
       let total = tf.sum(tf.mul(tf.stack(outs, 1), R));
       if (training && penalties) {
         const E = tf.stack(results.map((r) => r.error!)) as tf.Tensor1D;

@@ -5,9 +5,9 @@
  * stages) when the time lies strictly inside a step.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { RkStepTensorResult, rkStepTensor } from '../../src/solvers/rk_stepper';
-import { ReplayWants, Tolerances, VectorField } from '../../src/solvers/stepper';
-import { ButcherTableau } from '../../src/solvers/tableau';
+import { RkStepTensorResult, rkStepTensor } from '../../src/solvers/rk/stepper';
+import { ReplayWants, Tolerances, VectorField } from '../../src/solvers/core/stepper';
+import { ButcherTableau } from '../../src/solvers/rk/tableau';
 
 /** The accepted steps of a solve: start times and signed sizes; `end` is where the last one ends. */
 export interface FrozenSteps {

@@ -12,8 +12,8 @@
  * Costs two drift evaluations (one when f(t0, y0) is given) and two diffusion evaluations.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { hairerFirstGuess, hairerStep } from '../initial_step';
-import { Tolerances, VectorField } from '../stepper';
+import { hairerFirstGuess, hairerStep } from '../core/initial_step';
+import { Tolerances, VectorField } from '../core/stepper';
 
 /** The RMS norms of `xs` (each divided by `scale`), read back with one `dataSync`. */
 function scaledRmsAll(xs: tf.Tensor[], scale: tf.Tensor): Float32Array {

@@ -13,9 +13,9 @@
  *   EEst = RMS((δ·E1 + E2) / (atol + max(|y|, |y1|)·rtol)),  E1 = h Σ_{i < errorDriftStages} k_i
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { rmsTensor, Term } from '../arithmetic';
+import { rmsTensor, Term } from '../core/arithmetic';
 import { InvalidArgumentError } from '../../errors';
-import { Tolerances, VectorField } from '../stepper';
+import { Tolerances, VectorField } from '../core/stepper';
 import { SriStagePlan, SriTableau } from './tableau';
 
 /** The drift f(t, y): a tensor shaped like y (the same contract as an ODE `VectorField`). */

@@ -6,13 +6,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BrownianTree } from '../../noise/brownian';
-import { chooseArithmetic } from '../arithmetic';
+import { chooseArithmetic } from '../core/arithmetic';
 import { InvalidArgumentError } from '../../errors';
-import { StepAttempt, Stepper, VectorField } from '../stepper';
+import { StepAttempt, Stepper, VectorField } from '../core/stepper';
 import { eulerMaruyamaStep } from './euler_maruyama';
 import { sdeInitialStep } from './initial_step';
 import { sriStep } from './step';
-import { sdeControllerDefaults, SriTableau } from './tableau';
+import { SriTableau } from './tableau';
 
 /**
  * What an SDE stepper integrates: dy = drift(t, y) dt + diffusion(t, y) ⊙ dW(t), with W the Brownian
@@ -139,7 +139,6 @@ export function sriStepper(tab: SriTableau, adaptive = true): Stepper<SdeTerm, S
     name: tab.name,
     order: tab.order,
     adaptive,
-    controller: tab.controller,
     hasStiffness,
     stabilitySize: tab.stabilitySize,
     denseOutput: true,
@@ -207,7 +206,6 @@ export function eulerMaruyamaStepper(): Stepper<SdeTerm, SriState> {
     name: 'euler_maruyama',
     order,
     adaptive: false,
-    controller: sdeControllerDefaults(order),
     hasStiffness: false,
     denseOutput: true,
 

@@ -11,24 +11,7 @@
  * the strong approximation of solutions of stochastic differential equations", SIAM J. Numer. Anal.
  * 48(3), and Rackauckas & Nie (2017, 2018) for the error estimate and the stability-optimized methods.
  */
-import { ControllerCoefficients } from '../tableau';
-
-/**
- * Step-size control defaults of an adaptive SDE method (StochasticDiffEq's defaults): a PI controller
- * on the strong order, growth per accepted step capped at `qmax` (9/8, much tighter than the ODE
- * default of 10). The field names match `PIControllerOptions`, so the object can be passed to
- * `new PIController(...)` as is.
- */
-export interface SdeControllerDefaults extends ControllerCoefficients {
-  /** Safety factor γ (`gamma`). */
-  readonly safety: number;
-  /** Largest growth factor of an accepted step. */
-  readonly qmax: number;
-  /** Smallest shrink factor of a step. */
-  readonly qmin: number;
-  /** Initial (and minimum) remembered error of the previous accepted step. */
-  readonly qoldinit: number;
-}
+import { ControllerDefaults } from '../core/controller';
 
 export interface SriTableauSpec {
   /** Lowercase solver name, e.g. `sosri`. */
@@ -68,13 +51,13 @@ export interface SriTableauSpec {
   /** Size of the stability region along the negative real axis (`alg_stability_size`). */
   readonly stabilitySize?: number;
   /** Overrides of the SDE controller defaults. */
-  readonly controller?: Partial<SdeControllerDefaults>;
+  readonly controller?: Partial<ControllerDefaults>;
 }
 
 export interface SriTableau extends SriTableauSpec {
   readonly stages: number;
   readonly errorDriftStages: number;
-  readonly controller: SdeControllerDefaults;
+  readonly controller: ControllerDefaults;
   /** Default tolerances of an adaptive SDE solve (abstol = reltol = 1e-2). */
   readonly tolerances: { readonly atol: number; readonly rtol: number };
   /** How a step obtains each drift stage k_i (see `SriStagePlan`). SRIW1 evaluates 2 of its 4. */
@@ -101,8 +84,11 @@ export interface SriOrderCondition {
 /** Residual bound above which `defineSriTableau` rejects a tableau. */
 export const SRI_ORDER_TOL = 1e-10;
 
-/** StochasticDiffEq's defaults for adaptive SDE methods of strong order `order`. */
-export function sdeControllerDefaults(order: number): SdeControllerDefaults {
+/**
+ * StochasticDiffEq's step-size control defaults for adaptive SDE methods of strong order `order`: a PI controller on
+ * the strong order, growth per accepted step capped at `qmax` = 9/8 (much tighter than the ODE default of 10).
+ */
+export function sdeControllerDefaults(order: number): ControllerDefaults {
   return { beta1: 7 / (10 * order), beta2: 2 / (5 * order), safety: 9 / 10, qmax: 9 / 8, qmin: 1 / 5, qoldinit: 1e-4 };
 }
 

@@ -4,16 +4,16 @@
  * plain JS against a fine float64 RK4 reference. One float32 tensor test checks the `Term[]` helper.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { combineTensor, hostArithmetic } from '../../src/solvers/arithmetic';
-import { continuousOrderResiduals, defineInterpolant, Interpolant, interpolantTerms, interpolantWeights } from '../../src/solvers/interpolant';
-import { rkStages } from '../../src/solvers/rk_stepper';
-import { ButcherTableau } from '../../src/solvers/tableau';
-import { bosh3 } from '../../src/solvers/tableaus/bosh3';
-import { dopri5 } from '../../src/solvers/tableaus/dopri5';
-import { euler, midpoint, rk4 } from '../../src/solvers/tableaus/fixed';
-import { bosh3Interpolant, dopri5Interpolant, interpolantFor, tsit5Interpolant } from '../../src/solvers/tableaus/interpolants';
-import { tsit5 } from '../../src/solvers/tableaus/tsit5';
-import { logLogSlope } from '../support/helpers';
+import { combineTensor, hostArithmetic } from '../../../src/solvers/core/arithmetic';
+import { continuousOrderResiduals, defineInterpolant, Interpolant, interpolantTerms, interpolantWeights } from '../../../src/solvers/rk/interpolant';
+import { rkStages } from '../../../src/solvers/rk/stepper';
+import { ButcherTableau } from '../../../src/solvers/rk/tableau';
+import { bosh3 } from '../../../src/solvers/rk/tableaus/bosh3';
+import { dopri5 } from '../../../src/solvers/rk/tableaus/dopri5';
+import { euler, midpoint, rk4 } from '../../../src/solvers/rk/tableaus/fixed';
+import { bosh3Interpolant, dopri5Interpolant, interpolantFor, tsit5Interpolant } from '../../../src/solvers/rk/tableaus/interpolants';
+import { tsit5 } from '../../../src/solvers/rk/tableaus/tsit5';
+import { logLogSlope } from '../../support/helpers';
 
 type Vec = number[];
 type Field = (t: number, y: Vec) => Vec;

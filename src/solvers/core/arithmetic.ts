@@ -9,7 +9,7 @@
  *   per Tsit5 step by a few tight loops and keeps the solver overhead per NFE small.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { tensorDataId } from '../tfjs_internals';
+import { tensorDataId } from '../../tfjs_internals';
 import { linearCombination, plainRms, scaledRms } from './host_kernels';
 
 /** A coefficient and the tensor it multiplies. */

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients of the Node bundle
 import { eulerMaruyamaStep } from '../../../src/solvers/sri/euler_maruyama';
-import { InvalidArgumentError } from '../../../src/solvers/errors';
-import { stiffnessRatio } from '../../../src/solvers/rk_stepper';
+import { InvalidArgumentError } from '../../../src/solvers/core/errors';
+import { stiffnessRatio } from '../../../src/solvers/rk/stepper';
 import { DiffusionFn, DriftFn, sriStep } from '../../../src/solvers/sri/step';
 import { SriTableau } from '../../../src/solvers/sri/tableau';
 import { sosri, sosri2, sriw1 } from '../../../src/solvers/sri/tableaus';

@@ -6,16 +6,12 @@
  * term or the carried state.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ControllerCoefficients } from './tableau';
+import { Tolerances } from './controller';
+
+export type { Tolerances };
 
 /** A vector field `f(t, y)` returning a tensor shaped like `y`. `t` is a float64 JS number. */
 export type VectorField = (t: number, y: tf.Tensor) => tf.Tensor;
-
-/** Tolerances used to scale the error estimate. */
-export interface Tolerances {
-  readonly atol: number;
-  readonly rtol: number;
-}
 
 /** What the loop asks of one step beyond its new state and error estimate. */
 export interface StepRequest {
@@ -74,7 +70,6 @@ export interface Stepper<Term, S> {
   /** Order used by the initial-step heuristic and the controller defaults. */
   readonly order: number;
   readonly adaptive: boolean;
-  readonly controller: ControllerCoefficients;
   readonly hasStiffness: boolean;
   /**
    * Whether `step` evaluates a dense output (a continuous extension of the step from its stages)

@@ -4,16 +4,17 @@
  * SOSRI2, the SDE controller settings, replay of accepted steps, errors and leaks.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BrownianTree, brownianTree } from '../../../src/noise/brownian';
-import { InvalidArgumentError, SolverError } from '../../../src/solvers/errors';
-import { resolveSdeOptions, SdeSolveOptions } from '../../../src/solvers/sri/options';
-import { getSdeMethod, SDE_SOLVER_NAMES, sdeStepper } from '../../../src/solvers/sri/registry';
-import { SdeSolveStats, solveSDE, solveSDEResolved } from '../../../src/solvers/sri/solve_sde';
-import { sriStep } from '../../../src/solvers/sri/step';
-import { stepNoise } from '../../../src/solvers/sri/stepper';
-import { sosri } from '../../../src/solvers/sri/tableaus';
-import { VectorField } from '../../../src/solvers/stepper';
-import { expectNoLeak, expectThrowNoLeak, logLogSlope } from '../../support/helpers';
+import { BrownianTree, brownianTree } from '../../src/noise/brownian';
+import { InvalidArgumentError, SolverError } from '../../src/solvers/core/errors';
+import { chooseArithmetic } from '../../src/solvers/core/arithmetic';
+import { resolveOptions, SdeSolveOptions } from '../../src/solvers/options';
+import { sdeMethod as getSdeMethod, SDE_SOLVER_NAMES } from '../../src/solvers/registry';
+import { SdeSolveStats, solveSDE, solveSDEResolved } from '../../src/solvers/solve_sde';
+import { sriStep } from '../../src/solvers/sri/step';
+import { stepNoise } from '../../src/solvers/sri/stepper';
+import { sosri } from '../../src/solvers/sri/tableaus';
+import { VectorField } from '../../src/solvers/core/stepper';
+import { expectNoLeak, expectThrowNoLeak, logLogSlope } from '../support/helpers';
 
 // ---------------------------------------------------------------- geometric Brownian motion
 
@@ -187,19 +188,19 @@ describe('determinism and counts', () => {
   });
 
   test('registry: adaptivity, stiffness and stability size per method', () => {
-    expect(SDE_SOLVER_NAMES.map((n) => [getSdeMethod(n).adaptive, getSdeMethod(n).hasStiffness, getSdeMethod(n).stabilitySize])).toEqual([
+    expect(SDE_SOLVER_NAMES.map((n) => [getSdeMethod(n).adaptive, getSdeMethod(n).estimates.stiffness, getSdeMethod(n).stabilitySize])).toEqual([
       [true, false, undefined],
       [true, true, 10.6],
       [true, false, undefined],
       [false, false, undefined],
     ]);
-    expect(sdeStepper('sosri2').stabilitySize).toBe(10.6);
-    expect(sdeStepper('euler_maruyama').adaptive).toBe(false);
+    expect(getSdeMethod('sosri2').stepper({ arithmetic: chooseArithmetic() }).stabilitySize).toBe(10.6);
+    expect(getSdeMethod('euler_maruyama').stepper({ arithmetic: chooseArithmetic() }).adaptive).toBe(false);
     expect(() => getSdeMethod('SOSRI')).toThrow(/Unknown SDE solver 'SOSRI'\. Valid SDE solvers: 'sosri'/);
   });
 
   test('the SDE controller settings reach the loop: accepted steps grow by at most qmax = 9/8', () => {
-    expect(sdeStepper('sosri').controller).toMatchObject({ beta1: 7 / 15, beta2: 4 / 15, safety: 0.9, qmax: 9 / 8, qmin: 1 / 5, qoldinit: 1e-4 });
+    expect(getSdeMethod('sosri').controller).toMatchObject({ beta1: 7 / 15, beta2: 4 / 15, safety: 0.9, qmax: 9 / 8, qmin: 1 / 5, qoldinit: 1e-4 });
     const r = solveSDE(f, g, y0, { seed: 9, rtol: 0.5, atol: 0.5, dt0: 1e-3 });
     tf.dispose(r.ys);
     const ratios = r.stats.dt.slice(1, -1).map((dt, i) => dt / r.stats.dt[i]);
@@ -228,7 +229,7 @@ test('SOSRI2 reports stiffness estimates ≈ |λ| on dy = λy dt + small noise; 
 
 test('kept step states replay bit for bit from the same increments (what the discrete adjoint needs)', () => {
   const { f, g } = gbm(1, 0.5);
-  const o = resolveSdeOptions({ seed: 8, rtol: 0.05, atol: 0.05, saveat: [0.5, 1] });
+  const o = resolveOptions({ seed: 8, rtol: 0.05, atol: 0.05, saveat: [0.5, 1] }, 'sde');
   const before = tf.memory().numTensors;
   const { stats, stepStates, ys, outputStep, brownian } = solveSDEResolved(f, g, y0, o, true);
   expect(stepStates.length).toBe(stats.nAccepted);
@@ -292,10 +293,10 @@ describe('fixed-step SRI (adaptive: false)', () => {
 
 describe('step-size control options (delta, qmax)', () => {
   test("defaults are StochasticDiffEq's; δ = 0 drops the drift term (far fewer steps here), a larger qmax lets steps grow faster", () => {
-    expect(resolveSdeOptions({}).delta).toBe(1);
-    expect(resolveSdeOptions({}).qmax).toBe(9 / 8);
-    expect(resolveSdeOptions({ solver: 'sriw1' }).delta).toBe(1 / 6);
-    expect(resolveSdeOptions({ solver: 'euler_maruyama', dt0: 0.1 }).delta).toBeUndefined();
+    expect(resolveOptions({}, 'sde').delta).toBe(1);
+    expect(resolveOptions({}, 'sde').controller.qmax).toBe(9 / 8);
+    expect(resolveOptions({ solver: 'sriw1' }, 'sde').delta).toBe(1 / 6);
+    expect(resolveOptions({ solver: 'euler_maruyama', dt0: 0.1 }, 'sde').delta).toBeUndefined();
     // a strong drift and weak noise: with δ = 1 the drift term δ·h·Σk bounds the step
     const { f, g } = gbm(2, 0.1);
     const steps = (o: SdeSolveOptions): number => {
@@ -396,7 +397,7 @@ describe('errors name the fix and leak nothing', () => {
   });
 
   test('a step backwards in time is refused by the stepper', () => {
-    const stepper = sdeStepper('sosri');
+    const stepper = getSdeMethod('sosri').stepper({ arithmetic: chooseArithmetic() });
     const term = { drift: f, diffusion: g, brownian: tree };
     const e = expectThrowNoLeak(() => stepper.step(term, 0.5, y0, -0.1, null, { atol: 1, rtol: 1 }));
     expect(e).toBeInstanceOf(InvalidArgumentError);

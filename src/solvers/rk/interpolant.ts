@@ -9,7 +9,7 @@
  * error at any θ is O(dt^(p*+1)).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Term } from './arithmetic';
+import { Term } from '../core/arithmetic';
 import { ButcherTableau, orderConditionResiduals } from './tableau';
 
 export interface InterpolantSpec {

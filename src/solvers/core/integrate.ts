@@ -6,9 +6,8 @@
  * receives exactly the returned tensors; on failure nothing is left allocated.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { PIController } from './controller';
+import { ControllerSettings, PIController } from './controller';
 import { SolverError } from './errors';
-import { ResolvedOptions } from './options';
 import { OutputRecorder } from './outputs';
 import { SolveStats } from './stats';
 import { StepAttempt, Stepper } from './stepper';
@@ -34,13 +33,37 @@ export interface IntegrateResult extends SolveResult {
 }
 
 /**
- * The resolved options the loop reads: the ones ODE and SDE solves share (`ResolvedOptions` and
- * `SdeResolvedOptions` are both `LoopOptions`; the method and its arithmetic come with the stepper).
+ * How the states at `saveat` are produced:
+ * - 'interpolate': the solver steps freely and evaluates the method's dense output (its continuous extension:
+ *   Tsit5's free interpolant, DP5's dense output, BS3's Hermite interpolant; linear between states for SDE
+ *   methods) at every output time inside an accepted step: no extra steps, no extra NFE.
+ * - 'step': every output time is a step end (the step before it is shortened to land on it).
  */
-export type LoopOptions = Pick<
-  ResolvedOptions,
-  't0' | 't1' | 'direction' | 'rtol' | 'atol' | 'dt0' | 'dtmin' | 'dtmax' | 'maxSteps' | 'saveat' | 'saveatMode' | 'estimates' | 'tstops' | 'stopAtLastOutput'
->;
+export type SaveatMode = 'interpolate' | 'step';
+
+/** What the loop reads from a solve's resolved options (the method and its arithmetic come with the stepper). */
+export interface LoopOptions {
+  readonly t0: number;
+  readonly t1: number;
+  readonly direction: 1 | -1;
+  /** Initial step magnitude (undefined: the stepper's heuristic). */
+  readonly dt0: number | undefined;
+  readonly dtmin: number;
+  readonly maxSteps: number;
+  readonly saveat: number[] | undefined;
+  readonly saveatMode: SaveatMode;
+  /** The controller's settings: tolerances (the error norm), dtmax, exponents and growth limits. */
+  readonly controller: ControllerSettings;
+  /** Which optional per-step estimates the steps compute (the error estimate is always computed). */
+  readonly estimates?: { readonly stiffness: boolean };
+  /** Times to step exactly onto without returning the state there (e.g. a sampled regularization time). */
+  readonly tstops?: readonly number[];
+  /**
+   * End the solve at the last `saveat` time instead of t1 (nothing needs the steps after it: no regularizer
+   * reads their estimates). Ignored without `saveat`.
+   */
+  readonly stopAtLastOutput?: boolean;
+}
 
 const SNAP = 1e-9;
 
@@ -107,7 +130,9 @@ export function integrate<Term, S>(
   keepStepStates = false,
 ): IntegrateResult {
   const { t0, t1, direction } = o;
-  const tol = { atol: o.atol, rtol: o.rtol };
+  const controller = new PIController(o.controller);
+  const tol = controller.tolerances;
+  const dtmax = o.controller.dtmax;
   const saveat = o.saveat;
   const tEnd = saveat && o.stopAtLastOutput ? saveat[saveat.length - 1] : t1;
   const interpolate = saveat !== undefined && o.saveatMode === 'interpolate' && stepper.denseOutput === true;
@@ -136,10 +161,9 @@ export function integrate<Term, S>(
     if (init.f0 && !stepper.allFinite(init.f0)) {
       fail('non_finite_derivative', 'The vector field returned NaN or Infinity at the initial state: check its weights and inputs.');
     }
-    let dt = o.dt0 ?? stepper.initialStep(term, t0, y0, init.f0, direction, tol, o.dtmin, o.dtmax);
-    dt = Math.min(dt, o.dtmax);
+    let dt = o.dt0 ?? stepper.initialStep(term, t0, y0, init.f0, direction, tol, o.dtmin, dtmax);
+    dt = Math.min(dt, dtmax);
     stats.dtInitial = direction * dt;
-    const controller = new PIController({ ...stepper.controller, dtmax: o.dtmax });
 
     // Step ends the loop must land on: tstops, the end time and (unless interpolated) saveat times.
     const inside = (s: number): boolean => (s - t0) * direction > 0 && (s - tEnd) * direction < 0;

@@ -7,21 +7,17 @@
  * the error norm is one RMS over all elements, so the whole batch shares one step-size sequence.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BrownianTree } from '../../noise/brownian';
-import { InvalidArgumentError } from '../../errors';
-import { SolverError } from '../errors';
-import { integrate, IntegrateResult, LoopOptions } from '../integrate';
-import { checkState } from '../solve';
-import { emptyStats, SolveStats } from '../stats';
-import { VectorField } from '../stepper';
-import { resolveSdeOptions, SdeResolvedOptions, SdeSolveOptions } from './options';
-import { sdeStepper } from './registry';
-import { SdeTerm } from './stepper';
+import { BrownianTree } from '../noise/brownian';
+import { InvalidArgumentError } from '../errors';
+import { countedField, SdeSolveStats } from './core/fields';
+import { integrate, IntegrateResult } from './core/integrate';
+import { emptyStats } from './core/stats';
+import { VectorField } from './core/stepper';
+import { resolveOptions, SdeResolvedOptions, SdeSolveOptions } from './options';
+import { checkState, stepperFor } from './solve';
+import { SdeTerm } from './sri/stepper';
 
-/** Statistics of an SDE solve: `nfe` counts drift evaluations (the paper's NFE), `nfeDiffusion` diffusion ones. */
-export interface SdeSolveStats extends SolveStats {
-  nfeDiffusion: number;
-}
+export type { SdeSolveStats };
 
 /** States at `ts` (one tensor per time, shaped like y0) and the solve's statistics. */
 export interface SdeSolveResult {
@@ -40,47 +36,6 @@ export interface SdeIntegrateResult extends IntegrateResult {
 /** A fresh statistics record with `nfeDiffusion`. */
 export function emptySdeStats(): SdeSolveStats {
   return { ...emptyStats(), nfeDiffusion: 0 };
-}
-
-const ROLES = {
-  drift: { counter: 'nfe', call: 'drift f(t, y)', fix: 'f(t, y) must return a float32 tensor shaped like y' },
-  diffusion: {
-    counter: 'nfeDiffusion',
-    call: 'diffusion g(t, y)',
-    fix: 'diagonal noise: g(t, y) must return a float32 tensor shaped like y (one coefficient per state element)',
-  },
-} as const;
-
-/**
- * Wraps the drift or the diffusion to count its evaluations into `stats` (`nfe` or `nfeDiffusion`) and to
- * check what it returns (a float32 tensor shaped like y; otherwise `SolverError('bad_derivative')` naming
- * the function).
- */
-export function countedSdeField(fn: VectorField, role: keyof typeof ROLES, stats: SdeSolveStats): VectorField {
-  const { counter, call, fix } = ROLES[role];
-  if (typeof fn !== 'function') {
-    throw new InvalidArgumentError(`The ${call} must be a function of (t, y) returning a tensor, got ${typeof fn}.`);
-  }
-  return (t, y) => {
-    stats[counter]++;
-    const out = fn(t, y);
-    if (!(out instanceof tf.Tensor)) {
-      throw new SolverError('bad_derivative', `The ${call} returned ${typeof out}, not a tf.Tensor: ${fix}`, stats, t);
-    }
-    if (out.dtype !== 'float32' || !tf.util.arraysEqual(out.shape, y.shape)) {
-      const msg = `The ${call} returned a ${out.dtype} tensor of shape [${out.shape}] for a state of shape [${y.shape}]: ${fix}`;
-      if (out !== y) out.dispose();
-      throw new SolverError('bad_derivative', msg, stats, t);
-    }
-    // Stage values are disposed by the step; never hand it a tensor it does not own.
-    return out === y ? tf.clone(out) : out;
-  };
-}
-
-/** The options the loop reads (the SDE method, seed and path are the stepper's and the term's business). */
-function loopOptions(o: SdeResolvedOptions): LoopOptions {
-  const { solver: _solver, seed: _seed, brownian: _brownian, adaptive: _adaptive, delta: _delta, qmax: _qmax, ...loop } = o;
-  return loop;
 }
 
 /** The path of a solve: the given tree (checked against y0's shape) or a new one from the seed over tspan. */
@@ -102,11 +57,11 @@ function brownianFor(o: SdeResolvedOptions, y0: tf.Tensor): BrownianTree {
 export function solveSDEResolved(f: VectorField, g: VectorField, y0: tf.Tensor, o: SdeResolvedOptions, keepStepStates = false): SdeIntegrateResult {
   const stats = emptySdeStats();
   const term: SdeTerm = {
-    drift: countedSdeField(f, 'drift', stats),
-    diffusion: countedSdeField(g, 'diffusion', stats),
+    drift: countedField(f, 'drift', stats),
+    diffusion: countedField(g, 'diffusion', stats),
     brownian: brownianFor(o, y0),
   };
-  const out = integrate(sdeStepper(o.solver, o), term, y0, loopOptions(o), stats, keepStepStates);
+  const out = integrate(stepperFor(o.method, o, y0.size), term, y0, o, stats, keepStepStates);
   return { ...out, stats, brownian: term.brownian };
 }
 
@@ -121,7 +76,7 @@ export function solveSDEResolved(f: VectorField, g: VectorField, y0: tf.Tensor, 
  */
 export function solveSDE(f: VectorField, g: VectorField, y0: tf.Tensor, options: SdeSolveOptions = {}): SdeSolveResult {
   checkState(y0);
-  const o = resolveSdeOptions(options);
+  const o = resolveOptions(options, 'sde');
   const { ys, ts, stats } = solveSDEResolved(f, g, y0, o);
   return { ys, ts, stats };
 }

@@ -7,12 +7,7 @@
  * local error estimate of a step of size h is `h·Σ bError_i·k_i`.
  */
 
-export interface ControllerCoefficients {
-  /** PI controller exponent on the current error (OrdinaryDiffEq's `beta1`). */
-  readonly beta1: number;
-  /** PI controller exponent on the previous accepted error (OrdinaryDiffEq's `beta2`). */
-  readonly beta2: number;
-}
+import { ControllerCoefficients } from '../core/controller';
 
 export interface TableauSpec {
   /** Lowercase solver name, e.g. `tsit5`. */

@@ -1,4 +1,4 @@
-import { defineTableau, orderConditionResiduals, getTableau, SOLVER_NAMES } from '../../src';
+import { defineTableau, orderConditionResiduals, getTableau, SOLVER_NAMES } from '../../../src';
 
 describe('Butcher tableaus', () => {
   test.each(SOLVER_NAMES.map((n) => [n]))('%s satisfies every order condition of its order', (name) => {

@@ -1,9 +1,9 @@
 /** Explicit Runge–Kutta methods (any tableau) as a `Stepper` over a vector field. */
 import * as tf from '@tensorflow/tfjs-core';
-import { combineTensor, rmsTensor, StateArithmetic, Term } from './arithmetic';
-import { hairerInitialStep } from './initial_step';
+import { combineTensor, rmsTensor, StateArithmetic, Term } from '../core/arithmetic';
+import { hairerInitialStep } from '../core/initial_step';
 import { Interpolant, interpolantTerms } from './interpolant';
-import { ReplayWants, Stepper, StepAttempt, StepRequest, Tolerances, VectorField } from './stepper';
+import { ReplayWants, Stepper, StepAttempt, StepRequest, Tolerances, VectorField } from '../core/stepper';
 import { ButcherTableau } from './tableau';
 import { interpolantFor } from './tableaus/interpolants';
 
@@ -112,7 +112,6 @@ export function rkStepper(tab: ButcherTableau, arith: StateArithmetic): Stepper<
     name: tab.name,
     order: tab.order,
     adaptive: tab.adaptive,
-    controller: tab.controller,
     hasStiffness: stiff !== undefined,
     denseOutput: interp !== undefined,
     stabilitySize: tab.stabilitySize,

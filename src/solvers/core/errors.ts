@@ -2,7 +2,7 @@ import { SolveStats, copyStats, formatStats } from './stats';
 
 // Defined at the bottom of the layering (noise and the solvers both throw it); re-exported here,
 // where it was first defined, so that existing imports keep working.
-export { InvalidArgumentError } from '../errors';
+export { InvalidArgumentError } from '../../errors';
 
 export type SolverErrorCode = 'non_finite_state' | 'non_finite_derivative' | 'dt_below_dtmin' | 'dt_underflow' | 'max_steps' | 'bad_derivative';
 
