@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { tensorDataId } from '../../tfjs_internals';
-import { linearCombination, plainRms, scaledRms } from './host_kernels';
+import { linearCombination, linearCombinationF32, plainRms, scaledRms } from './host_kernels';
 
 /** A coefficient and the tensor it multiplies. */
 export type Term = readonly [number, tf.Tensor];
@@ -118,7 +118,7 @@ export const hostArithmetic: StateArithmetic = {
   combine(base, terms) {
     const { cs, ds } = split(terms);
     const out = new Float32Array(base.size);
-    linearCombination(out, read(base), cs, ds);
+    linearCombinationF32(out, read(base), cs, ds);
     const t = tf.tensor(out, base.shape, 'float32');
     hostCache.set(tensorDataId(t), out); // never read back what we just wrote
     return t;
