@@ -81,13 +81,17 @@ export class PIController {
     this.tolerances = { rtol: opts.rtol ?? ODE_TOLERANCES.rtol, atol: opts.atol ?? ODE_TOLERANCES.atol };
   }
 
-  /** Decide on an attempted step of magnitude `dt` with scaled error `error`. */
-  decide(error: number, dt: number): StepDecision {
+  /**
+   * Decide on an attempted step of magnitude `dt` with scaled error `error`. A `shortened` step (cut to land on an
+   * output, stop or end time) is judged as any other, but when accepted it leaves the remembered error qold as it
+   * was: its small error says little about the step size the dynamics allow.
+   */
+  decide(error: number, dt: number, shortened = false): StepDecision {
     if (!Number.isFinite(error)) return { accept: false, dtNext: dt * this.qmin };
     const q11 = Math.pow(error, this.beta1);
     if (error <= 1) {
       const q = error === 0 ? 1 / this.qmax : Math.min(1 / this.qmin, Math.max(1 / this.qmax, q11 / Math.pow(this.qold, this.beta2) / this.safety));
-      this.qold = Math.max(error, this.qoldinit);
+      if (!shortened) this.qold = Math.max(error, this.qoldinit);
       return { accept: true, dtNext: Math.min(dt / q, this.dtmax) };
     }
     return { accept: false, dtNext: Math.min(dt / Math.min(1 / this.qmin, q11 / this.safety), this.dtmax) };

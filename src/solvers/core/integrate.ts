@@ -196,7 +196,7 @@ export function integrate<Term, S>(
         let accept: boolean;
         let dtNext = dt;
         if (stepper.adaptive) {
-          ({ accept, dtNext } = controller.decide(attempt.error, Math.abs(h)));
+          ({ accept, dtNext } = controller.decide(attempt.error, Math.abs(h), clipped && Math.abs(h) < dt));
         } else {
           accept = Number.isFinite(attempt.error);
           if (!accept) {
