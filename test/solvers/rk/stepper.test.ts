@@ -24,22 +24,24 @@ describe.each(SOLVER_NAMES)('%s', (name) => {
     const t = 0.3;
     const dt = 0.137;
     const thetas = method.estimates.dense ? [0.25, 0.6] : [];
+    const before = tf.memory().numTensors;
     for (const arithmetic of [hostArithmetic, tensorArithmetic]) {
-      const stepper = method.stepper({ arithmetic });
-      const { state } = stepper.init(f, t, y);
-      const attempt = stepper.step(f, t, y, dt, state, tol, { thetas });
-      const replay = stepper.replay!(f, t, y, dt, tol, { error: true, thetas });
-      expect(bits(attempt.y1)).toEqual(bits(replay.y1));
-      thetas.forEach((_, i) => expect(bits(attempt.dense![i])).toEqual(bits(replay.dense![i])));
-      // E sums stage values with weights that cancel: the tensor step computes it with the replay's ops (same
-      // value); the host norm accumulates in float64, more accurately than float32 (measured: 0.07% for tsit5,
-      // 1.1% for dopri5 on this step), which moves the controller's decisions, not the states.
-      if (method.adaptive && arithmetic.kind === 'tensor') expect(replay.error!.dataSync()[0]).toBe(attempt.error);
-      if (method.adaptive && arithmetic.kind === 'host') expect(Math.abs(replay.error!.dataSync()[0] / attempt.error - 1)).toBeLessThan(0.03);
-      tf.dispose([attempt.y1, ...(attempt.dense ?? []), replay.y1, ...(replay.dense ?? []), replay.error]);
-      stepper.disposeState(attempt.state);
-      stepper.disposeState(state);
+      // one scope per arithmetic: the replay's stage values are the scope's to free
+      tf.tidy(() => {
+        const stepper = method.stepper({ arithmetic });
+        const { state } = stepper.init(f, t, y);
+        const attempt = stepper.step(f, t, y, dt, state, tol, { thetas });
+        const replay = stepper.replay!(f, t, y, dt, tol, { error: true, thetas });
+        expect(bits(attempt.y1)).toEqual(bits(replay.y1));
+        thetas.forEach((_, i) => expect(bits(attempt.dense![i])).toEqual(bits(replay.dense![i])));
+        // E sums stage values with weights that cancel: the tensor step computes it with the replay's ops (same
+        // value); the host norm accumulates in float64, more accurately than float32 (measured: 0.07% for tsit5,
+        // 1.1% for dopri5 on this step), which moves the controller's decisions, not the states.
+        if (method.adaptive && arithmetic.kind === 'tensor') expect(replay.error!.dataSync()[0]).toBe(attempt.error);
+        if (method.adaptive && arithmetic.kind === 'host') expect(Math.abs(replay.error!.dataSync()[0] / attempt.error - 1)).toBeLessThan(0.03);
+      });
     }
+    expect(tf.memory().numTensors).toBe(before);
     tf.dispose([W, b, y]);
   });
 });
