@@ -241,7 +241,9 @@ test('kept step states replay bit for bit from the same increments (what the dis
     const r = sriStep(sosri, f, g, stats.t[j], stepStates[j], stats.dt[j], dW, dZ as tf.Tensor, tol, { error: true });
     const next = j + 1 < stats.nAccepted ? stepStates[j + 1] : ys[1];
     expect(tf.util.arraysEqual(r.y1.dataSync(), next.dataSync())).toBe(true);
-    expect(r.error!.dataSync()[0]).toBe(stats.errorEstimate[j]);
+    // the state bit for bit; E to float32 rounding: on cpu/wasm the forward step's norm accumulates in float64
+    // (host arithmetic), the replay's in float32
+    expect(Math.abs(r.error!.dataSync()[0] / stats.errorEstimate[j] - 1)).toBeLessThan(1e-6);
     tf.dispose([r.y1, r.error!, dW, dZ!]);
   }
   tf.dispose([...stepStates, ...ys]);

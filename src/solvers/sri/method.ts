@@ -23,7 +23,7 @@ export function sriMethod(tab: SriTableau): SdeMethod {
     stabilitySize: tab.stabilitySize,
     evaluationsPerStep: tab.evaluationsPerStep,
     tableau: tab,
-    stepper: ({ delta, adaptive }) => sriStepper(delta === undefined ? tab : { ...tab, delta }, adaptive ?? true),
+    stepper: ({ delta, adaptive, arithmetic }) => sriStepper(delta === undefined ? tab : { ...tab, delta }, adaptive ?? true, arithmetic),
   };
   return Object.freeze(method);
 }

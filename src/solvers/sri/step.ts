@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { rmsTensor, Term } from '../core/arithmetic';
 import { InvalidArgumentError } from '../../errors';
 import { Tolerances, VectorField } from '../core/stepper';
+import { SriOps, tensorOps } from './ops';
 import { SriStagePlan, SriTableau } from './tableau';
 
 /** The drift f(t, y): a tensor shaped like y (the same contract as an ODE `VectorField`). */
@@ -66,38 +67,159 @@ function stiffnessMask(num: tf.Scalar, denMs: tf.Scalar, scaleMs: tf.Scalar): tf
 }
 
 /** Σ c_i·v_i over nonzero coefficients, or null when there is none. */
-function weighted(terms: readonly (readonly [number, tf.Tensor | null])[]): tf.Tensor | null {
-  const parts: tf.Tensor[] = [];
+function weighted<V>(ops: SriOps<V>, terms: readonly (readonly [number, V | null])[]): V | null {
+  const parts: V[] = [];
   for (const [c, v] of terms) {
     if (c === 0) continue;
     if (v === null) throw new Error('SRI step: a skipped stage has a nonzero weight (tableau plan is inconsistent).');
-    parts.push(c === 1 ? v : tf.mul(v, c));
+    parts.push(c === 1 ? v : ops.scale(v, c));
   }
   if (parts.length === 0) return null;
-  return parts.length === 1 ? parts[0] : tf.addN(parts);
+  return parts.length === 1 ? parts[0] : ops.addN(parts);
 }
 
 /**
- * base + Σ_k mult_k ⊙ part_k over the non-null parts (a mult may be a number or an elementwise tensor);
+ * base + Σ_k mult_k ⊙ part_k over the non-null parts (a mult may be a number or an elementwise value);
  * `base` itself when every part is null.
  */
-function accumulate(base: tf.Tensor, parts: readonly (readonly [number | tf.Tensor, tf.Tensor | null])[]): tf.Tensor {
+function accumulate<V>(ops: SriOps<V>, base: V, parts: readonly (readonly [number | V, V | null])[]): V {
   let out = base;
   for (const [m, p] of parts) {
     if (p === null) continue;
-    out = tf.add(out, typeof m === 'number' ? (m === 1 ? p : tf.mul(p, m)) : tf.mul(m, p));
+    out = ops.add(out, typeof m === 'number' ? (m === 1 ? p : ops.scale(p, m)) : ops.mul(m, p));
   }
   return out;
+}
+
+/** The stage values of one SRI step and what the estimates need. */
+export interface SriStages<V> {
+  readonly y1: V;
+  /** The diffusion part of the error estimate. */
+  readonly E2: V;
+  /** Drift stage values k_i (null: skipped or not evaluated). */
+  readonly k: readonly (V | null)[];
+  /** Drift stage arguments H0_i (null where k_i reuses stage 0 or is skipped). */
+  readonly H0: readonly (V | null)[];
+}
+
+/**
+ * The stage plan of an SRI step (the formulas in the module comment), in the arithmetic `ops`: the one definition
+ * of the step, run on tensors by `sriStep` and on host arrays by the forward step on cpu/wasm. `f` and `g` are
+ * called at t + c0_i·h and t + c1_i·h, as often as the tableau's plans say.
+ */
+export function sriStages<V>(
+  ops: SriOps<V>,
+  tab: SriTableau,
+  f: (t: number, y: V) => V,
+  g: (t: number, y: V) => V,
+  t: number,
+  y: V,
+  h: number,
+  dW: V,
+  dZ: V,
+): SriStages<V> {
+  const sqrtH = Math.sqrt(h);
+  const dW2 = ops.square(dW);
+  const chi1 = ops.scale(ops.subScalar(dW2, h), 1 / (2 * sqrtH));
+  const chi2 = ops.scale(ops.add(dW, ops.scale(dZ, 1 / Math.sqrt(3))), 0.5);
+  const chi3 = ops.scale(ops.mul(dW, ops.subScalar(dW2, 3 * h)), 1 / (6 * h));
+
+  const k: (V | null)[] = [];
+  const gs: (V | null)[] = [];
+  const H0: (V | null)[] = [];
+  const stage = (plan: SriStagePlan, first: V | null | undefined, evaluate: () => V): V | null =>
+    plan === 'skip' ? null : plan === 'first' ? (first ?? null) : evaluate();
+  for (let i = 0; i < tab.stages; i++) {
+    const H0i =
+      tab.driftPlan[i] === 'evaluate'
+        ? accumulate(ops, y, [
+            [
+              h,
+              weighted(
+                ops,
+                tab.A0[i].map((a, j) => [a, k[j]] as const),
+              ),
+            ],
+            [
+              chi2,
+              weighted(
+                ops,
+                tab.B0[i].map((b, j) => [b, gs[j]] as const),
+              ),
+            ],
+          ])
+        : null;
+    H0.push(H0i);
+    k.push(stage(tab.driftPlan[i], k[0], () => f(t + tab.c0[i] * h, H0i as V)));
+    gs.push(
+      stage(tab.diffusionPlan[i], gs[0], () => {
+        const H1i = accumulate(ops, y, [
+          [
+            h,
+            weighted(
+              ops,
+              tab.A1[i].map((a, j) => [a, k[j]] as const),
+            ),
+          ],
+          [
+            sqrtH,
+            weighted(
+              ops,
+              tab.B1[i].map((b, j) => [b, gs[j]] as const),
+            ),
+          ],
+        ]);
+        return g(t + tab.c1[i] * h, H1i);
+      }),
+    );
+  }
+
+  const sumG = (beta: readonly number[]): V | null =>
+    weighted(
+      ops,
+      beta.map((b, j) => [b, gs[j]] as const),
+    );
+  const E2 = accumulate(ops, ops.zerosLike(y), [
+    [chi2, sumG(tab.beta3)],
+    [chi3, sumG(tab.beta4)],
+  ]);
+  const y1 = accumulate(ops, y, [
+    [
+      h,
+      weighted(
+        ops,
+        tab.alpha.map((a, j) => [a, k[j]] as const),
+      ),
+    ],
+    [dW, sumG(tab.beta1)],
+    [chi1, sumG(tab.beta2)],
+    [1, E2],
+  ]);
+  return { y1, E2, k, H0 };
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-function checkArgs(tab: SriTableau, y: tf.Tensor, h: number, dW: tf.Tensor, dZ: tf.Tensor): void {
+/** Checks the step size and that the increments have one entry per state element. */
+export function checkArgsShapes(tab: SriTableau, y: tf.Tensor, h: number, dWSize: number, dZSize: number): void {
   if (!(h > 0 && Number.isFinite(h))) {
     throw new InvalidArgumentError(`sriStep('${tab.name}'): h = ${h}; the step size must be a finite number > 0 (integrate forward in time).`);
   }
+  for (const [label, size] of [
+    ['dW', dWSize],
+    ['dZ', dZSize],
+  ] as const) {
+    if (size !== y.size) {
+      throw new InvalidArgumentError(
+        `sriStep('${tab.name}'): ${label} has ${size} elements but y has ${y.size} (shape [${y.shape}]); pass one increment per state element (diagonal noise).`,
+      );
+    }
+  }
+}
+
+function checkArgs(tab: SriTableau, y: tf.Tensor, h: number, dW: tf.Tensor, dZ: tf.Tensor): void {
   for (const [label, x] of [
     ['dW', dW],
     ['dZ', dZ],
@@ -108,13 +230,16 @@ function checkArgs(tab: SriTableau, y: tf.Tensor, h: number, dW: tf.Tensor, dZ: 
       );
     }
   }
+  checkArgsShapes(tab, y, h, dW.size, dZ.size);
 }
 
-function checkOutput(tab: SriTableau, what: 'drift' | 'diffusion', out: tf.Tensor, y: tf.Tensor): void {
+/** `out` itself when it is shaped like `y`; throws naming the function and the fix otherwise. */
+export function checkOutput(tab: SriTableau, what: 'drift' | 'diffusion', out: tf.Tensor, y: tf.Tensor): tf.Tensor {
   if (!sameShape(out.shape, y.shape)) {
     const fix = what === 'diffusion' ? 'diagonal noise: g(t, y) must return one coefficient per state element' : 'f(t, y) must return a tensor shaped like y';
     throw new InvalidArgumentError(`sriStep('${tab.name}'): the ${what} returned shape [${out.shape}] for a state of shape [${y.shape}]; ${fix}.`);
   }
+  return out;
 }
 
 /**
@@ -140,58 +265,9 @@ export function sriStep(
   const wantError = want.error === true;
   const stiff = want.stiffness ? tab.stiffnessStages : undefined;
   const out = tf.tidy(() => {
-    const sqrtH = Math.sqrt(h);
-    const dW2 = tf.square(dW);
-    const chi1 = tf.mul(tf.sub(dW2, h), 1 / (2 * sqrtH));
-    const chi2 = tf.mul(tf.add(dW, tf.mul(dZ, 1 / Math.sqrt(3))), 0.5);
-    const chi3 = tf.mul(tf.mul(dW, tf.sub(dW2, 3 * h)), 1 / (6 * h));
-
-    const s = tab.stages;
-    const k: (tf.Tensor | null)[] = [];
-    const gs: (tf.Tensor | null)[] = [];
-    const H0: (tf.Tensor | null)[] = [];
-    const stage = (plan: SriStagePlan, first: tf.Tensor | null | undefined, evaluate: () => tf.Tensor): tf.Tensor | null =>
-      plan === 'skip' ? null : plan === 'first' ? (first ?? null) : evaluate();
-    for (let i = 0; i < s; i++) {
-      const H0i =
-        tab.driftPlan[i] === 'evaluate'
-          ? accumulate(y, [
-              [h, weighted(tab.A0[i].map((a, j) => [a, k[j]] as const))],
-              [chi2, weighted(tab.B0[i].map((b, j) => [b, gs[j]] as const))],
-            ])
-          : null;
-      H0.push(H0i);
-      k.push(
-        stage(tab.driftPlan[i], k[0], () => {
-          const ki = f(t + tab.c0[i] * h, H0i as tf.Tensor);
-          if (i === 0) checkOutput(tab, 'drift', ki, y);
-          return ki;
-        }),
-      );
-      gs.push(
-        stage(tab.diffusionPlan[i], gs[0], () => {
-          const H1i = accumulate(y, [
-            [h, weighted(tab.A1[i].map((a, j) => [a, k[j]] as const))],
-            [sqrtH, weighted(tab.B1[i].map((b, j) => [b, gs[j]] as const))],
-          ]);
-          const gi = g(t + tab.c1[i] * h, H1i);
-          if (i === 0) checkOutput(tab, 'diffusion', gi, y);
-          return gi;
-        }),
-      );
-    }
-
-    const sumG = (beta: readonly number[]): tf.Tensor | null => weighted(beta.map((b, j) => [b, gs[j]] as const));
-    const E2 = accumulate(tf.zerosLike(y), [
-      [chi2, sumG(tab.beta3)],
-      [chi3, sumG(tab.beta4)],
-    ]);
-    const y1 = accumulate(y, [
-      [h, weighted(tab.alpha.map((a, j) => [a, k[j]] as const))],
-      [dW, sumG(tab.beta1)],
-      [chi1, sumG(tab.beta2)],
-      [1, E2],
-    ]);
+    const drift = (ti: number, v: tf.Tensor): tf.Tensor => checkOutput(tab, 'drift', f(ti, v), y);
+    const diffusion = (ti: number, v: tf.Tensor): tf.Tensor => checkOutput(tab, 'diffusion', g(ti, v), y);
+    const { y1, E2, k, H0 } = sriStages(tensorOps, tab, drift, diffusion, t, y, h, dW, dZ);
     const results: tf.Tensor[] = [y1];
     if (wantError) {
       const terms: Term[] = [[1, E2]];

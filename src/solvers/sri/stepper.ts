@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BrownianTree } from '../../noise/brownian';
-import { chooseArithmetic } from '../core/arithmetic';
+import { chooseArithmetic, StateArithmetic, tensorArithmetic } from '../core/arithmetic';
+import { sriStepHost } from './host_step';
 import { InvalidArgumentError } from '../../errors';
 import { StepAttempt, Stepper, VectorField } from '../core/stepper';
 import { eulerMaruyamaStep } from './euler_maruyama';
@@ -31,7 +32,7 @@ export interface SdeTerm {
 }
 
 /** One step's increments in float32, as the stepper uses them. */
-interface RecordedNoise {
+export interface RecordedNoise {
   readonly u: number;
   readonly dW: Float32Array;
   readonly dZ: Float32Array | undefined;
@@ -76,19 +77,19 @@ export interface StepNoise {
 }
 
 /**
- * The increments of `brownian` over [t, t + h] as tensors of `shape` (the caller disposes them). The end
- * is clamped to the path's end, which a step clipped onto t1 may overshoot by a rounding error. With a
- * `record`, an interval recorded earlier is read from it (no path query) and a new one is recorded. Throws
- * `InvalidArgumentError` for h ≤ 0 (SDE solves run forward in time) or a path of the wrong size.
+ * The increments of `brownian` over [t, t + h] as float32 arrays (dZ = 2√3·H when asked for). The end is clamped
+ * to the path's end, which a step clipped onto t1 may overshoot by a rounding error. With a `record`, an interval
+ * recorded earlier is read from it (no path query) and a new one is recorded; the arrays are then the record's
+ * (do not modify them). Throws `InvalidArgumentError` for h ≤ 0 (SDE solves run forward in time) or a path of the
+ * wrong size.
  */
-export function stepNoise(brownian: BrownianTree, t: number, h: number, shape: number[], withDZ: boolean, record?: StepNoiseRecord): StepNoise {
+export function stepNoiseArrays(brownian: BrownianTree, t: number, h: number, size: number, withDZ: boolean, record?: StepNoiseRecord): RecordedNoise {
   if (!(h > 0)) {
     throw new InvalidArgumentError(`SDE steps run forward in time only, got a step dt=${h} from t=${t}: give tspan as [t0, t1] with t0 < t1.`);
   }
-  const size = shape.reduce((a, b) => a * b, 1);
   if (brownian.size !== size) {
     throw new InvalidArgumentError(
-      `The Brownian path has ${brownian.size} elements (shape [${brownian.shape}]) but the state has ${size} (shape [${shape}]): build it with the state's shape.`,
+      `The Brownian path has ${brownian.size} elements (shape [${brownian.shape}]) but the state has ${size}: build it with the state's shape.`,
     );
   }
   const u = Math.min(t + h, brownian.t1);
@@ -103,6 +104,19 @@ export function stepNoise(brownian: BrownianTree, t: number, h: number, shape: n
     noise = { u, dW: Float32Array.from(dW), dZ };
     record?.set(t, noise);
   }
+  return noise;
+}
+
+/** The increments of `stepNoiseArrays` as tensors of `shape` (the caller disposes them). */
+export function stepNoise(brownian: BrownianTree, t: number, h: number, shape: number[], withDZ: boolean, record?: StepNoiseRecord): StepNoise {
+  const noise = stepNoiseArrays(
+    brownian,
+    t,
+    h,
+    shape.reduce((a, b) => a * b, 1),
+    withDZ,
+    record,
+  );
   // recorded arrays are copied into the tensors: a backend may keep the array it is given
   const own = (a: Float32Array): Float32Array => (record ? a.slice() : a);
   const w = tf.tensor(own(noise.dW), shape, 'float32');
@@ -128,12 +142,13 @@ function allFinite(x: tf.Tensor): boolean {
 }
 
 /**
- * An adaptive SRI method (SOSRI, SOSRI2, SRIW1) as a `Stepper`. Each attempt makes
- * `tab.evaluationsPerStep` drift and diffusion evaluations and one read-back of a small packed tensor
- * (the error estimate, the stiffness estimate when the tableau has one, and whether y1 is finite). The
- * controller settings are the tableau's SDE defaults (qmax 9/8, qmin 1/5, safety 0.9, qoldinit 1e-4).
+ * An adaptive SRI method (SOSRI, SOSRI2, SRIW1) as a `Stepper`. Each attempt makes `tab.evaluationsPerStep`
+ * drift and diffusion evaluations. With host arithmetic (cpu, and wasm for small states) the step's arithmetic
+ * runs on host arrays (`sriStepHost`, the same bits as the tensor step); otherwise it runs as tfjs ops with one
+ * read-back of a small packed tensor (the error estimate, the stiffness estimate when the tableau has one, and
+ * whether y1 is finite). The replay for the discrete adjoint is always the tensor step.
  */
-export function sriStepper(tab: SriTableau, adaptive = true): Stepper<SdeTerm, SriState> {
+export function sriStepper(tab: SriTableau, adaptive = true, arithmetic: Pick<StateArithmetic, 'kind'> = tensorArithmetic): Stepper<SdeTerm, SriState> {
   const hasStiffness = tab.stiffnessStages !== undefined;
   return {
     name: tab.name,
@@ -150,6 +165,12 @@ export function sriStepper(tab: SriTableau, adaptive = true): Stepper<SdeTerm, S
     },
 
     step(term, t, y, dt, _state, tol, request): StepAttempt<SriState> {
+      if (arithmetic.kind === 'host') {
+        const { dW, dZ } = stepNoiseArrays(term.brownian, t, dt, y.size, true, term.noise);
+        const r = sriStepHost(tab, term.drift, term.diffusion, t, y, dt, dW, dZ!, tol, { error: true, stiffness: hasStiffness });
+        // A y1 that overflowed to ±Infinity can still give a finite scaled error (x/∞ = 0): reject it.
+        return { y1: r.y1, dense: linearDense(y, r.y1, request?.thetas), state: null, error: r.finite ? r.error! : NaN, stiffness: r.stiffness };
+      }
       const { dW, dZ } = stepNoise(term.brownian, t, dt, y.shape, true, term.noise);
       let y1: tf.Tensor | undefined;
       try {
@@ -159,7 +180,6 @@ export function sriStepper(tab: SriTableau, adaptive = true): Stepper<SdeTerm, S
         tf.dispose([r.error, r.stiffness, r.stiffnessReliable]);
         const v = packed.dataSync();
         packed.dispose();
-        // A y1 that overflowed to ±Infinity can still give a finite scaled error (x/∞ = 0): reject it.
         const error = v[2] === 1 ? v[0] : NaN;
         const attempt: StepAttempt<SriState> = {
           y1,
