@@ -18,6 +18,8 @@ export type { SolverErrorCode } from './solvers/core/errors';
 // Gradients
 export { discreteAdjoint } from './adjoint/discrete';
 export type { ParametricField, AdjointRecord, DiscreteAdjoint } from './adjoint/discrete';
+export { discreteAdjointSDE } from './adjoint/sde';
+export type { DiscreteAdjointSDE } from './adjoint/sde';
 
 // SDE solvers and Brownian paths
 export { solveSDE } from './solvers/solve_sde';

@@ -8,18 +8,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { AdjointSystem, discreteAdjointOp } from '../adjoint/discrete';
-import { BrownianTree } from '../noise/brownian';
+import { discreteAdjointOp } from '../adjoint/discrete';
+import { SdeCallArg, sdeSystem } from '../adjoint/sde';
 import { isValidSeed, MAX_SEED } from '../noise/prng';
 import { SolverEstimate } from '../regularizers/base';
 import { RegularizerSpec } from '../regularizers/registry';
 import { InvalidArgumentError } from '../errors';
-import { countedField, SdeSolveStats } from '../solvers/core/fields';
+import { SdeSolveStats } from '../solvers/core/fields';
 import { resolveOptions, SDE_SOLVE_OPTION_KEYS, SdeResolvedOptions, SdeSolveOptions } from '../solvers/options';
 import { methodsWith, SdeMethod } from '../solvers/registry';
-import { stepperFor } from '../solvers/solve';
-import { emptySdeStats } from '../solvers/solve_sde';
-import { SdeTerm, StepNoiseRecord } from '../solvers/sri/stepper';
 import { LayerArgs } from '../tfjs_internals';
 import { checkTimeDependent, DELayer, DELayerStats, SolveInfo, splitLayerArgs } from './de_layer';
 import { PathSeeds } from './path_seeds';
@@ -65,41 +62,6 @@ const OPTION_KEYS: readonly string[] = [...SDE_SOLVE_OPTION_KEYS.filter((k) => k
 const OWN_KEYS: readonly string[] = [...OPTION_KEYS, 'drift', 'diffusion', 'regularizers', 'customObjects', 'trainingCalls'];
 
 export { derivedSeed } from './path_seeds';
-
-/** What each call of the op is given: the seed of its Brownian path and whether it trains. */
-interface SdeCallArg {
-  readonly seed: number;
-  readonly training: boolean;
-}
-
-/** A call's noise: its Brownian path and, for training calls, the record of the increments its steps used. */
-interface CallNoise {
-  readonly path: BrownianTree;
-  readonly record: StepNoiseRecord | undefined;
-}
-
-/**
- * The SDE with drift and diffusion stacks, as the discrete adjoint sees it. Its per-call context is the
- * call's noise: the reverse pass replays each accepted step with the increments recorded in the forward
- * solve instead of querying the path again.
- */
-function sdeSystem(drift: LayerStack, diffusion: LayerStack, o: SdeResolvedOptions): AdjointSystem<SdeTerm, CallNoise, SdeCallArg> {
-  return {
-    stepper: (x) => stepperFor(o.method, o, x.size),
-    // Only a training call records its increments (two state-sized float32 arrays per step) for a reverse pass.
-    begin: (x, { seed, training }) => ({
-      path: new BrownianTree({ seed, t0: o.t0, t1: o.t1, shape: x.shape.slice() }),
-      record: training ? new StepNoiseRecord() : undefined,
-    }),
-    newStats: emptySdeStats,
-    term: (noise, _params, stats) => ({
-      drift: countedField((t, y) => drift.call(t, y), 'drift', stats),
-      diffusion: countedField((t, y) => diffusion.call(t, y), 'diffusion', stats as SdeSolveStats),
-      brownian: noise.path,
-      noise: noise.record,
-    }),
-  };
-}
 
 export class NeuralSDE extends DELayer<SdeCallArg> {
   static className = 'NeuralSDE';
@@ -171,12 +133,18 @@ export class NeuralSDE extends DELayer<SdeCallArg> {
       throw e;
     }
     this.features = features;
-    this.installOp(discreteAdjointOp(sdeSystem(this.drift, this.diffusion, this.resolved), this.resolved, this.record));
+    const system = sdeSystem(
+      (t, y) => this.drift.call(t, y),
+      (t, y) => this.diffusion.call(t, y),
+      this.resolved,
+    );
+    this.installOp(discreteAdjointOp(system, this.resolved, this.record));
   }
 
   protected override callArg(training: boolean): SdeCallArg {
     this.pathSeed = this.paths.next(training);
-    return { seed: this.pathSeed, training };
+    // only a training call has a reverse pass: only it records its increments
+    return { seed: this.pathSeed, record: training };
   }
 
   /** Training calls so far (the k of the derived seeds). */

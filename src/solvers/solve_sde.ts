@@ -19,11 +19,13 @@ import { SdeTerm } from './sri/stepper';
 
 export type { SdeSolveStats };
 
-/** States at `ts` (one tensor per time, shaped like y0) and the solve's statistics. */
+/** States at `ts` (one tensor per time, shaped like y0), the solve's statistics and its Brownian path. */
 export interface SdeSolveResult {
   ys: tf.Tensor[];
   ts: number[];
   stats: SdeSolveStats;
+  /** The path the solve used (the given one or the one drawn from the seed): W and H over any [s, u] by `increment(s, u)`. */
+  brownian: BrownianTree;
 }
 
 /** What `solveSDEResolved` returns: the loop's result plus the Brownian path the solve used. */
@@ -70,13 +72,13 @@ export function solveSDEResolved(f: VectorField, g: VectorField, y0: tf.Tensor, 
  * element of the state has its own Wiener process).
  *
  * Returns the states at `options.saveat` (or at t1) and the statistics (`nfe`: drift evaluations,
- * `nfeDiffusion`: diffusion evaluations; per accepted step t, dt, error and stiffness estimates). The
+ * `nfeDiffusion`: diffusion evaluations; per accepted step t, dt, error and stiffness estimates), and the Brownian path it used. The
  * returned tensors are new; `y0` is neither modified nor disposed. Throws `InvalidArgumentError` for bad
  * arguments and `SolverError` (with `.stats`) when the solve fails; nothing is leaked either way.
  */
 export function solveSDE(f: VectorField, g: VectorField, y0: tf.Tensor, options: SdeSolveOptions = {}): SdeSolveResult {
   checkState(y0);
   const o = resolveOptions(options, 'sde');
-  const { ys, ts, stats } = solveSDEResolved(f, g, y0, o);
-  return { ys, ts, stats };
+  const { ys, ts, stats, brownian } = solveSDEResolved(f, g, y0, o);
+  return { ys, ts, stats, brownian };
 }
