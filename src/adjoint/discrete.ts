@@ -132,6 +132,8 @@ export interface CallContext<Arg> {
   readonly stops?: readonly number[];
   /** The system's per-call argument (see `AdjointSystem.begin`). */
   readonly arg: Arg;
+  /** The first step size of this call's solve, instead of the options' `dt0` or the initial-step heuristic. */
+  readonly dt0?: number;
 }
 
 /** The packed op and what it exposes to the layer (internal: takes resolved options). */
@@ -168,13 +170,14 @@ export function discreteAdjointOp<Term, Ctx, Arg = undefined>(
     if (current === null) throw new Error('internal: the discrete adjoint op was called without its call context');
     const stops = current.stops ?? [];
     const arg = current.arg;
+    const loopOptions: LoopOptions = { ...opts, dt0: current.dt0 ?? opts.dt0, ...(stops.length ? { tstops: stops } : {}) };
     const stepper = system.stepper(x);
     const replay = stepper.replay;
     if (!replay) throw new Error(`internal: stepper '${stepper.name}' cannot replay steps for the discrete adjoint`);
     const ctx = system.begin(x, arg);
     const stats = system.newStats?.() ?? emptyStats();
     const forwardTerm = system.term(ctx, params, stats);
-    const { ys, stepStates, outputStep, outputTheta } = integrate(stepper, forwardTerm, x, stops.length ? { ...opts, tstops: stops } : opts, stats, true);
+    const { ys, stepStates, outputStep, outputTheta } = integrate(stepper, forwardTerm, x, loopOptions, stats, true);
     record.forward = stats;
     const n = stats.nAccepted;
     layout = { nOut: ys.length, stateSize: x.size, nSteps: n };

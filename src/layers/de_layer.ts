@@ -56,6 +56,30 @@ export function checkTimeDependent(v: unknown): boolean {
   return v === true;
 }
 
+/** Checks the `warmStart` option (undefined: false); it replaces the initial-step heuristic, so not with `dt0`. */
+export function checkWarmStart(v: unknown, dt0: unknown): boolean {
+  if (v !== undefined && typeof v !== 'boolean') throw new InvalidArgumentError(`Option 'warmStart' must be a boolean, got ${String(v)}.`);
+  if (v === true && dt0 !== undefined) {
+    throw new InvalidArgumentError(
+      `Option 'warmStart' starts each training call from the previous call's first step instead of the initial-step heuristic; with 'dt0' set there is no heuristic to replace. Drop one of them.`,
+    );
+  }
+  return v === true;
+}
+
+/**
+ * The step a warm-started call begins with: the first accepted step of the previous call whose error estimate
+ * reached a tenth of the tolerance (the end of the controller's ramp up from the initial step, which the PI
+ * controller grows by a factor of only ~1.5–3 per step), or its largest step when none did (fixed-step methods:
+ * undefined, nothing to warm).
+ */
+export function warmStep(stats: SolveStats): number | undefined {
+  const { dt, errorEstimate } = stats;
+  if (dt.length === 0 || errorEstimate.length !== dt.length) return undefined;
+  const j = errorEstimate.findIndex((e) => e >= 0.1);
+  return j >= 0 ? Math.abs(dt[j]) : Math.max(...dt.map(Math.abs));
+}
+
 /** The last forward solve (and, after a gradient, the backward pass) of a DE layer. */
 export interface DELayerStats extends SolveStats {
   /** Vector-field (drift) evaluations of the last backward pass (0 before any gradient). */
@@ -152,6 +176,13 @@ export abstract class DELayer<Arg = unknown> extends tfl.layers.Layer {
   /** State shape without the batch axis (set by `build`). */
   protected features: number[] | null = null;
   private packedOp: PackedAdjointOp<Arg> | null = null;
+  /**
+   * Whether training calls start from the previous training call's first accepted step instead of the
+   * initial-step heuristic (option `warmStart`); inference calls never do, so predictions do not depend on the
+   * calls before them.
+   */
+  protected warmStart = false;
+  private warmDt: number | undefined;
 
   /** The state shape [features...] of a build's input shape, checked to be fully defined. */
   protected stateFeatures(inputShape: tfl.Shape | tfl.Shape[]): number[] {
@@ -193,9 +224,12 @@ export abstract class DELayer<Arg = unknown> extends tfl.layers.Layer {
     }
     const info = this.solveInfo;
     const stops = this.sampleStops(training, [info.t0, info.t1]);
-    const packed = op.op({ stops, arg: this.callArg(training) }, x, ...this.trainableWeights.map((w) => w.read()));
+    // warm start: a training call begins with the first accepted step of the previous training call
+    const dt0 = training && this.warmStart ? this.warmDt : undefined;
+    const packed = op.op({ stops, arg: this.callArg(training), dt0 }, x, ...this.trainableWeights.map((w) => w.read()));
     const { states, error, stiffness } = unpack(packed, op.lastLayout(), x.shape);
     const stats = this.record.forward!;
+    if (training && this.warmStart) this.warmDt = warmStep(stats) ?? this.warmDt;
     return {
       output: info.saveat ? tf.stack(states, 1) : states[0],
       estimates: {
@@ -227,6 +261,7 @@ export abstract class DELayer<Arg = unknown> extends tfl.layers.Layer {
       maxSteps: resolved.maxSteps,
       saveat: given.saveat ? given.saveat.slice() : null,
       timeDependent,
+      warmStart: this.warmStart,
       regularizers: this.regularizers.map(serializeObject),
     };
   }

@@ -13,7 +13,7 @@ import { resolveOptions, ResolvedOptions, SOLVE_OPTION_KEYS, SolveOptions } from
 import { InvalidArgumentError } from '../errors';
 import { methodsWith, OdeMethod } from '../solvers/registry';
 import { LayerArgs } from '../tfjs_internals';
-import { checkTimeDependent, DELayer, DELayerStats, SolveInfo, splitLayerArgs } from './de_layer';
+import { checkTimeDependent, checkWarmStart, DELayer, DELayerStats, SolveInfo, splitLayerArgs } from './de_layer';
 import { LayerStack, SerializedLayer } from './vector_field';
 
 /**
@@ -23,6 +23,13 @@ import { LayerStack, SerializedLayer } from './vector_field';
 export interface NeuralODEOptions extends SolveOptions {
   /** Append t as an extra feature to the input of every vector-field layer. Default false. */
   timeDependent?: boolean;
+  /**
+   * Start each training call from the first accepted step of the previous training call instead of the
+   * initial-step heuristic (which costs 1–2 NFE and may start with a step the controller must grow or cut).
+   * Inference calls (predict, evaluate) always use the heuristic, so predictions do not depend on earlier calls.
+   * Not with `dt0`. Default false.
+   */
+  warmStart?: boolean;
 }
 
 export interface NeuralODEArgs extends NeuralODEOptions, LayerArgs {
@@ -38,7 +45,7 @@ export interface NeuralODEArgs extends NeuralODEOptions, LayerArgs {
 /** The last forward solve (and, after a gradient, the backward pass) of a NeuralODE layer. */
 export type NeuralODEStats = DELayerStats;
 
-const OPTION_KEYS: readonly string[] = [...SOLVE_OPTION_KEYS, 'timeDependent'];
+const OPTION_KEYS: readonly string[] = [...SOLVE_OPTION_KEYS, 'timeDependent', 'warmStart'];
 const OWN_KEYS: readonly string[] = [...OPTION_KEYS, 'vectorField', 'regularizers', 'customObjects'];
 
 export class NeuralODE extends DELayer<undefined> {
@@ -59,7 +66,7 @@ export class NeuralODE extends DELayer<undefined> {
 
   constructor(args: NeuralODEArgs & { customObjects?: tf.serialization.ConfigDict }) {
     const { layerArgs, own } = splitLayerArgs('NeuralODE', args, OWN_KEYS);
-    const { vectorField, customObjects, regularizers, timeDependent, ...solveOpts } = own;
+    const { vectorField, customObjects, regularizers, timeDependent, warmStart, ...solveOpts } = own;
     const resolved = resolveOptions(solveOpts);
     const method = resolved.method;
     const estimates: SolverEstimate[] = [];
@@ -67,6 +74,7 @@ export class NeuralODE extends DELayer<undefined> {
     if (method.estimates.stiffness) estimates.push('stiffness');
     super(layerArgs, regularizers, customObjects, { solver: resolved.solver, estimates, solversWith: (estimate) => methodsWith('ode', estimate) });
     checkTimeDependent(timeDependent);
+    this.warmStart = checkWarmStart(warmStart, solveOpts.dt0);
     // The stiffness estimate is computed when a regularizer reads it (or the user asked); the
     // steps after the last saveat time are solved only when a regularizer reads their estimates.
     this.resolved = {
@@ -77,6 +85,7 @@ export class NeuralODE extends DELayer<undefined> {
     this.method = method;
     const options: NeuralODEOptions = { ...solveOpts };
     if (timeDependent !== undefined) options.timeDependent = timeDependent;
+    if (warmStart !== undefined) options.warmStart = warmStart;
     this.options = Object.freeze(options);
     this.vectorField = new LayerStack(vectorField, timeDependent ?? false, customObjects);
     this.vectorField.claim(`NeuralODE layer '${this.name}'`);

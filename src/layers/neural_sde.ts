@@ -18,7 +18,7 @@ import { SdeSolveStats } from '../solvers/core/fields';
 import { resolveOptions, SDE_SOLVE_OPTION_KEYS, SdeResolvedOptions, SdeSolveOptions } from '../solvers/options';
 import { methodsWith, SdeMethod } from '../solvers/registry';
 import { LayerArgs } from '../tfjs_internals';
-import { checkTimeDependent, DELayer, DELayerStats, SolveInfo, splitLayerArgs } from './de_layer';
+import { checkTimeDependent, checkWarmStart, DELayer, DELayerStats, SolveInfo, splitLayerArgs } from './de_layer';
 import { PathSeeds } from './path_seeds';
 import { LayerStack, SerializedLayer } from './vector_field';
 
@@ -26,6 +26,13 @@ import { LayerStack, SerializedLayer } from './vector_field';
 export interface NeuralSDEOptions extends Omit<SdeSolveOptions, 'brownian' | 'seed'> {
   /** Append t as an extra feature to the input of every drift and diffusion layer. Default false. */
   timeDependent?: boolean;
+  /**
+   * Start each training call from the first accepted step of the previous training call instead of the
+   * initial-step heuristic (which costs 1–2 NFE and may start with a step the controller must grow or cut).
+   * Inference calls (predict, evaluate) always use the heuristic, so predictions do not depend on earlier calls.
+   * Not with `dt0`. Default false.
+   */
+  warmStart?: boolean;
   /**
    * Integer seed in [0, 2^53 − 1] of the Brownian paths. With a seed, the calls of one synchronous
    * inference run (the pieces tfjs's `predict`/`evaluate` cut a batch into) get paths (seed, 0),
@@ -58,7 +65,7 @@ export type NeuralSDEStats = DELayerStats & {
 };
 
 /** The layer's options: the SDE solver's (a layer draws its own paths, so no `brownian`) and `timeDependent`. */
-const OPTION_KEYS: readonly string[] = [...SDE_SOLVE_OPTION_KEYS.filter((k) => k !== 'brownian'), 'timeDependent'];
+const OPTION_KEYS: readonly string[] = [...SDE_SOLVE_OPTION_KEYS.filter((k) => k !== 'brownian'), 'timeDependent', 'warmStart'];
 const OWN_KEYS: readonly string[] = [...OPTION_KEYS, 'drift', 'diffusion', 'regularizers', 'customObjects', 'trainingCalls'];
 
 export { derivedSeed } from './path_seeds';
@@ -79,7 +86,7 @@ export class NeuralSDE extends DELayer<SdeCallArg> {
 
   constructor(args: NeuralSDEArgs & { customObjects?: tf.serialization.ConfigDict }) {
     const { layerArgs, own } = splitLayerArgs('NeuralSDE', args, OWN_KEYS);
-    const { drift, diffusion, customObjects, regularizers, timeDependent, seed, trainingCalls, ...solveOpts } = own;
+    const { drift, diffusion, customObjects, regularizers, timeDependent, warmStart, seed, trainingCalls, ...solveOpts } = own;
     if (seed !== undefined && !isValidSeed(seed)) {
       throw new InvalidArgumentError(`NeuralSDE: option 'seed' must be an integer in [0, ${MAX_SEED}], got ${String(seed)}.`);
     }
@@ -99,6 +106,7 @@ export class NeuralSDE extends DELayer<SdeCallArg> {
       disabledBy: fixedSri ? { reason: "with 'adaptive: false' (fixed steps)", fix: "Drop 'adaptive: false'" } : undefined,
     });
     checkTimeDependent(timeDependent);
+    this.warmStart = checkWarmStart(warmStart, solveOpts.dt0);
     this.resolved = resolved;
     this.method = method;
     this.seed = seed;
@@ -106,6 +114,7 @@ export class NeuralSDE extends DELayer<SdeCallArg> {
     this.paths.trainingCalls = trainingCalls ?? 0;
     const options: NeuralSDEOptions = { ...solveOpts };
     if (timeDependent !== undefined) options.timeDependent = timeDependent;
+    if (warmStart !== undefined) options.warmStart = warmStart;
     if (seed !== undefined) options.seed = seed;
     this.options = Object.freeze(options);
     this.drift = new LayerStack(drift, timeDependent ?? false, customObjects, 'drift', 'NeuralSDE');

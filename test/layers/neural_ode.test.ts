@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { countNFE, neuralODE, NeuralODE, nfeLogger, SolverError } from '../../src';
+import { warmStep } from '../../src/layers/de_layer';
 import { getTableau } from '../../src/solvers/registry';
 import { rkStepTensor } from '../../src/solvers/rk/stepper';
 import { maxRelErr } from '../support/helpers';
@@ -166,6 +167,46 @@ describe('training with model.fit', () => {
     expect(nfePerCall).toBeGreaterThan(20);
     tf.dispose([result, x, yTrue]);
     model.dispose();
+  });
+});
+
+describe('warmStart', () => {
+  test("training calls start from the previous training call's first step; inference calls do not; fewer NFE", async () => {
+    const ts = linspace(0, 1.5, 30);
+    const yTrue = spiralTrajectory([[2, 0]], ts);
+    const x = tf.tensor2d([[2, 0]]);
+    const run = async (warmStart: boolean) => {
+      const layer = spiralNODE({ inputShape: [2], tspan: [0, 1.5], saveat: ts, seed: 1, warmStart });
+      const model = tfl.sequential({ layers: [layer] });
+      model.compile({ optimizer: tf.train.adam(0.05), loss: 'meanSquaredError' });
+      const firstSteps: [number, number][] = [];
+      const cb = new tfl.CustomCallback({
+        onBatchEnd: async () => void firstSteps.push([Math.abs(layer.lastStats!.dtInitial), warmStep(layer.lastStats!)!]),
+      });
+      const h = await model.fit(x, yTrue, { epochs: 30, verbose: 0, callbacks: [nfeLogger(), cb] });
+      return { layer, model, firstSteps, nfe: (h.history.nfe as number[]).reduce((a, b) => a + b, 0), loss: (h.history.loss as number[]).at(-1)! };
+    };
+    const cold = await run(false);
+    const warm = await run(true);
+    // each warm training call begins with the step where the previous call's ramp ended (E ≥ 0.1); the
+    // heuristic's first steps are ~1e-4 here and the PI controller grows them only ~2–3× per step
+    warm.firstSteps.slice(1).forEach(([initial], i) => expect(initial).toBe(warm.firstSteps[i][1]));
+    const median = (xs: number[]): number => xs.slice().sort((p, q) => p - q)[xs.length >> 1];
+    expect(median(cold.firstSteps.map(([initial]) => initial))).toBeLessThan(0.1 * median(warm.firstSteps.slice(1).map(([initial]) => initial)));
+    // measured over 30 epochs (cpu): 3588 forward NFE cold, 2179 warm (−39%)
+    expect(warm.nfe).toBeLessThan(0.75 * cold.nfe);
+    expect(warm.loss).toBeLessThan(1.25 * cold.loss);
+    // inference ignores the warm start: the same weights give the same prediction with and without it
+    cold.layer.setWeights(warm.layer.getWeights());
+    const a = warm.model.predict(x) as tf.Tensor;
+    const b = cold.model.predict(x) as tf.Tensor;
+    expect(tf.util.arraysEqual(a.dataSync(), b.dataSync())).toBe(true);
+    expect(warm.layer.getConfig().warmStart).toBe(true);
+    expect(() => spiralNODE({ inputShape: [2], dt0: 0.1, warmStart: true })).toThrow(/'warmStart' .* with 'dt0' set there is no heuristic to replace/);
+    console.log(`warmStart: forward NFE over 30 epochs ${cold.nfe} cold, ${warm.nfe} warm; final loss ${cold.loss.toFixed(3)} / ${warm.loss.toFixed(3)}`);
+    tf.dispose([a, b, x, yTrue]);
+    cold.model.dispose();
+    warm.model.dispose();
   });
 });
 

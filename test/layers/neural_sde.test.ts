@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { countNFE, errorEstimate, InvalidArgumentError, meanOverPaths, neuralSDE, NeuralSDE, stiffness } from '../../src';
+import { warmStep } from '../../src/layers/de_layer';
 import { expectThrowNoLeak, maxAbsDiff } from '../support/helpers';
 import { sdeLayer, X } from '../support/sde_layer';
 
@@ -108,6 +109,29 @@ describe('paths and seeds', () => {
     expect(fewer).toBeLessThan(plain.lastStats!.nAccepted);
     expect(sdeLayer().getConfig().delta).toBeNull();
     tf.dispose([x, y, z]);
+  });
+
+  test("warmStart: a training call starts where the previous training call's ramp ended; inference calls do not", () => {
+    const layer = sdeLayer({ warmStart: true, seed: 4 });
+    const plain = sdeLayer({ seed: 4 });
+    const x = X();
+    const train = (l: NeuralSDE): number => {
+      tf.dispose(l.apply(x, { training: true }) as tf.Tensor);
+      return l.lastStats!.dtInitial;
+    };
+    train(layer);
+    const previous = warmStep(layer.lastStats!)!;
+    expect(train(layer)).toBe(previous);
+    train(plain);
+    expect(train(plain)).not.toBe(previous);
+    // inference: the heuristic's first step, as without warm start
+    tf.dispose([layer.apply(x) as tf.Tensor, plain.apply(x) as tf.Tensor]);
+    expect(layer.lastStats!.dtInitial).toBe(plain.lastStats!.dtInitial);
+    expect(layer.getConfig().warmStart).toBe(true);
+    expect(NeuralSDE.fromConfig(NeuralSDE, layer.getConfig()).getConfig().warmStart).toBe(true);
+    expect(() => sdeLayer({ warmStart: true, dt0: 0.1 })).toThrow(/with 'dt0' set there is no heuristic to replace/);
+    expect(() => sdeLayer({ warmStart: 'yes' })).toThrow(/Option 'warmStart' must be a boolean/);
+    x.dispose();
   });
 
   test('meanOverPaths averages a model over n independent paths in one solve', () => {
