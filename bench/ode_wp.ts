@@ -300,7 +300,7 @@ export async function runOdeWpBench(opts: BenchOptions): Promise<void> {
 }
 
 function report(backend: BackendName, cases: OurCase[], peerRuns: PeerResult[], samples: number, fp: Fingerprint): void {
-  const recs: SolveSolveRecord[] = cases.map((c) => c.record);
+  const recs: SolveRecord[] = cases.map((c) => c.record);
   if (peerRuns.length > 0) {
     const pfp = peerRuns[0].param_fingerprint;
     console.log(`torchdiffeq param_fingerprint: ${JSON.stringify(pfp) === JSON.stringify(fp) ? 'identical weights' : `MISMATCH ${JSON.stringify(pfp)}`}`);
