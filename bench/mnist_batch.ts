@@ -160,9 +160,25 @@ export async function runMnistBatchBench(opts: BenchOptions): Promise<void> {
       v.model.setWeights(initial);
       const z = tf.tidy(() => (v.ode.apply(x) as tf.Tensor).dataSync());
       const label = v.equalError ? ` at tol ${v.tol.toExponential(0)} (error ≤ peer's)` : v.solver === 'tsit5' ? ' (default)' : '';
-      return { name: `ours ${v.solver}${label}`, nfePredict: 0, nfeForward: 0, nfeBackward: 0, trainMs: [], predictMs: [], errMax: ref ? maxAbsDiff(z, ref) : NaN };
+      return {
+        name: `ours ${v.solver}${label}`,
+        nfePredict: 0,
+        nfeForward: 0,
+        nfeBackward: 0,
+        trainMs: [],
+        predictMs: [],
+        errMax: ref ? maxAbsDiff(z, ref) : NaN,
+      };
     });
-    const peer: Side = { name: `torchdiffeq dopri5 at tol ${TOL.toExponential(0)} (backprop)`, nfePredict: 0, nfeForward: 0, nfeBackward: 0, trainMs: [], predictMs: [], errMax: probe?.error?.max ?? NaN };
+    const peer: Side = {
+      name: `torchdiffeq dopri5 at tol ${TOL.toExponential(0)} (backprop)`,
+      nfePredict: 0,
+      nfeForward: 0,
+      nfeBackward: 0,
+      trainMs: [],
+      predictMs: [],
+      errMax: probe?.error?.max ?? NaN,
+    };
     const batch = async (i: number): Promise<{ p: number; t: number }> => {
       const v = ours[i];
       v.model.setWeights(initial);

@@ -400,9 +400,17 @@ function report(backend: BackendName, cases: OurCase[], peerRuns: PeerResult[], 
         fmt(d.reduce((a, b) => a + b, 0) - span, 3),
       ];
     });
-  console.log(`\nstep-size sequences: growth after the first step, accepted steps to cover the first tenth of [0, ${span}], the last step, the median of the others, overshoot past t1`);
-  printTable(['method', 'tol', 'side', 'steps acc+rej', 'NFE', 'dt2/dt1', `steps to t=${span / 10}`, 'last dt', 'median dt', 'Σdt − t1'], seqRows, ['left', 'left', 'left']);
-  console.log(`\naccepted step sizes in order (the first one is the initial-step heuristic's choice); ours lands its last step on t1, torchdiffeq steps past t1 and interpolates`);
+  console.log(
+    `\nstep-size sequences: growth after the first step, accepted steps to cover the first tenth of [0, ${span}], the last step, the median of the others, overshoot past t1`,
+  );
+  printTable(['method', 'tol', 'side', 'steps acc+rej', 'NFE', 'dt2/dt1', `steps to t=${span / 10}`, 'last dt', 'median dt', 'Σdt − t1'], seqRows, [
+    'left',
+    'left',
+    'left',
+  ]);
+  console.log(
+    `\naccepted step sizes in order (the first one is the initial-step heuristic's choice); ours lands its last step on t1, torchdiffeq steps past t1 and interpolates`,
+  );
   for (const tol of [...new Set(recs.map((r) => r.tol))]) {
     for (const r of recs.filter((x) => x.tol === tol && (x.method === 'dopri5' || x.method === 'bosh3' || x.method === 'tsit5'))) {
       console.log(`${e(tol)} ${r.side.padEnd(11)} ${r.method.padEnd(6)} first ${r.firstStep.toPrecision(2)}: ${stepsText(r)}`);

@@ -111,11 +111,11 @@ export interface MeasureOptions {
 }
 
 /**
- * Exactly `n` timed samples of one call each, after one untimed call (and `warmupMs` of untimed calls): what
+ * Exactly `n` timed samples of one call each, after `warmup` untimed calls (and `warmupMs` of untimed calls): what
  * the peer scripts' `time_call(fn, repeats=n)` takes, so that minima and medians compare like with like.
  */
-export function exactSamples(n: number, warmupMs = 0): MeasureOptions {
-  return { warmup: 1, warmupMs, minTimeMs: 0, minSamples: n, maxSamples: n };
+export function exactSamples(n: number, warmupMs = 0, warmup = 1): MeasureOptions {
+  return { warmup, warmupMs, minTimeMs: 0, minSamples: n, maxSamples: n };
 }
 
 export interface Measurement {
