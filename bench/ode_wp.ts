@@ -20,9 +20,9 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { neuralODE, NeuralODE, SolverName } from '../src';
+import { getTableau, neuralODE, NeuralODE, PIController, SolverName } from '../src';
 import { denseWeights, fingerprint, Fingerprint, Linear, linearUniform, mulberry32, normal, peerAvailable, runPeerScript } from './peer';
-import { BackendName, BenchOptions, exactSamples, fmt, measure, median, printTable, useBackend } from './util';
+import { BackendName, BenchOptions, exactSamples, fmt, measureInterleaved, median, printTable, useBackend } from './util';
 
 const SEED = 0;
 const HIDDEN = 64;
@@ -255,6 +255,18 @@ function stepsText(r: SolveRecord): string {
   return `${d.slice(0, head).map(p).join(' ')}${tail}${rej}${est}`;
 }
 
+/** Median scaled error of the accepted steps between the first and the last (see the table's legend). */
+function medianE(r: SolveRecord): string {
+  if (r.estimates) return r.estimates.length > 2 ? median(r.estimates.slice(1, -1)).toPrecision(2) : '—';
+  const order = r.method === 'bosh3' ? 3 : 5;
+  const implied: number[] = [];
+  for (let i = 1; i + 1 < r.accepted.length; i++) {
+    const q = r.accepted[i + 1] / r.accepted[i];
+    if (q < 9.99) implied.push(Math.pow(0.9 / q, order));
+  }
+  return implied.length > 0 ? `${median(implied).toPrecision(2)} (implied)` : '—';
+}
+
 export async function runOdeWpBench(opts: BenchOptions): Promise<void> {
   const p = PROBLEM;
   const tols = opts.quick ? QUICK_TOLS : TOLS;
@@ -288,7 +300,9 @@ export async function runOdeWpBench(opts: BenchOptions): Promise<void> {
       }
       const peerRuns: PeerResult[] = [];
       for (let r = 0; r < rounds; r++) {
-        for (const c of cases) c.record.ms.push(...measure(c.run, exactSamples(samples)).samplesMs);
+        // round-robin over all our cases, so that load bursts on the shared machine spread over them
+        const ms = measureInterleaved(cases.map((c) => ({ fn: c.run, opts: exactSamples(samples) })));
+        cases.forEach((c, i) => c.record.ms.push(...ms[i].samplesMs));
         if (withPeer) peerRuns.push(runPeer(p, tols, samples, refFile));
       }
       report(backend, cases, peerRuns, samples, fp);
@@ -383,7 +397,7 @@ function report(backend: BackendName, cases: OurCase[], peerRuns: PeerResult[], 
     return d.length;
   };
   const seqRows = recs
-    .filter((r) => r.method === 'dopri5' || r.method === 'bosh3')
+    .filter((r) => r.method === 'dopri5' || r.method === 'bosh3' || r.method === 'tsit5')
     .sort((a, b) => a.method.localeCompare(b.method) || b.tol - a.tol || a.side.localeCompare(b.side))
     .map((r) => {
       const d = r.accepted;
@@ -398,16 +412,27 @@ function report(backend: BackendName, cases: OurCase[], peerRuns: PeerResult[], 
         d.length > 2 ? d[d.length - 1].toPrecision(2) : '—',
         d.length > 2 ? median(d.slice(1, -1)).toPrecision(2) : '—',
         fmt(d.reduce((a, b) => a + b, 0) - span, 3),
+        medianE(r),
       ];
     });
   console.log(
     `\nstep-size sequences: growth after the first step, accepted steps to cover the first tenth of [0, ${span}], the last step, the median of the others, overshoot past t1`,
   );
-  printTable(['method', 'tol', 'side', 'steps acc+rej', 'NFE', 'dt2/dt1', `steps to t=${span / 10}`, 'last dt', 'median dt', 'Σdt − t1'], seqRows, [
+  printTable(['method', 'tol', 'side', 'steps acc+rej', 'NFE', 'dt2/dt1', `steps to t=${span / 10}`, 'last dt', 'median dt', 'Σdt − t1', 'median E'], seqRows, [
     'left',
     'left',
     'left',
   ]);
+  // where each controller settles when the error is steady (E = qold): the PI's q = E^(β1−β2)/safety = 1
+  const pi = new PIController(getTableau('dopri5').controller);
+  const settle = (m: SolverName): string => {
+    const c = getTableau(m).controller;
+    return `${m} ${Math.pow(pi.safety, 1 / (c.beta1 - c.beta2)).toPrecision(2)} (β1 ${fmt(c.beta1, 3)}, β2 ${fmt(c.beta2, 3)})`;
+  };
+  console.log(
+    `steady-state E the controllers aim at: ours (PI, safety ${pi.safety}, qmax ${pi.qmax}, qoldinit ${pi.qoldinit}): ${(['tsit5', 'dopri5', 'bosh3'] as SolverName[]).map(settle).join(', ')}; ` +
+      `torchdiffeq (I, safety 0.9, exponent 1/order, growth cap 10): 0.9^5 = ${Math.pow(0.9, 5).toPrecision(2)} (dopri5), 0.9^3 = ${Math.pow(0.9, 3).toPrecision(2)} (bosh3)`,
+  );
   console.log(
     `\naccepted step sizes in order (the first one is the initial-step heuristic's choice); ours lands its last step on t1, torchdiffeq steps past t1 and interpolates`,
   );
