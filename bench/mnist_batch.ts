@@ -120,7 +120,7 @@ export async function runMnistBatchBench(opts: BenchOptions): Promise<void> {
     const ref = probe ? new Float64Array(new Uint8Array(fs.readFileSync(refFile)).buffer) : undefined;
     if (probe?.reference) {
       const r = probe.reference;
-      const sum = initial.reduce((s, w) => s + tf.sum(w).dataSync()[0], 0);
+      const sum = initial.reduce((s, w) => Array.from(w.dataSync() as Float32Array).reduce((a, v) => a + v, s), 0);
       console.log(
         `reference z(1): ${r.method} at rtol = atol = ${r.tol} (${r.nfe} NFE), max change against ${r.tol * 100}: ${r.max_change_vs_100x_tol.toExponential(1)}; ` +
           `max |z_ref| ${fmt(r.max_abs, 3)}; peer weights sum ${fmt(probe.weights_sum_sumabs[0], 4)} (ours ${fmt(sum, 4)})`,
