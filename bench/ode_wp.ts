@@ -375,14 +375,15 @@ function report(backend: BackendName, cases: OurCase[], peerRuns: PeerResult[], 
         peerCurve.map((r) => ({ err: r.errMax, y: r.nfe })),
         o.errMax,
       );
+      const inRange = Number.isFinite(nfe);
       rows.push([
         `${ourM} vs ${peerM}`,
         e(o.tol),
         e(o.errMax),
-        `${o.nfe} / ${fmt(nfe, 1)}`,
-        fmt(o.nfe / nfe, 2),
-        `${fmt(Math.min(...o.ms) / tMin, 2)} / ${fmt(median(o.ms) / tMed, 2)}`,
-        fmt(median(o.ms) / o.nfe / (tMed / nfe), 2),
+        `${o.nfe} / ${inRange ? fmt(nfe, 1) : '—'}`,
+        inRange ? fmt(o.nfe / nfe, 2) : '—',
+        inRange ? `${fmt(Math.min(...o.ms) / tMin, 2)} / ${fmt(median(o.ms) / tMed, 2)}` : '—',
+        inRange ? fmt(median(o.ms) / o.nfe / (tMed / nfe), 2) : '—',
       ]);
     }
   }
