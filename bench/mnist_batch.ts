@@ -212,6 +212,7 @@ export async function runMnistBatchBench(opts: BenchOptions): Promise<void> {
       }
     }
     const all = withPeer ? [...sides, peer] : sides;
+    console.log(`\ntimed batches (${rounds} round(s) × ${reps} per variant; min: fastest, med: median of all)`);
     const mm = (xs: number[]): string => `${fmt(Math.min(...xs), 0)}/${fmt(median(xs), 0)}`;
     printTable(
       ['variant', 'predict NFE', 'train NFE fwd+bwd', 'max |z(1) − z_ref|', 'train ms/batch min/med', 'predict ms/batch min/med', 'samples'],

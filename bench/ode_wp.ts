@@ -431,7 +431,7 @@ function report(backend: BackendName, cases: OurCase[], peerRuns: PeerResult[], 
     return `${m} ${Math.pow(pi.safety, 1 / (c.beta1 - c.beta2)).toPrecision(2)} (β1 ${fmt(c.beta1, 3)}, β2 ${fmt(c.beta2, 3)})`;
   };
   console.log(
-    `steady-state E the controllers aim at: ours (PI, safety ${pi.safety}, qmax ${pi.qmax}, qoldinit ${pi.qoldinit}): ${(['tsit5', 'dopri5', 'bosh3'] as SolverName[]).map(settle).join(', ')}; ` +
+    `\nsteady-state E the controllers aim at: ours (PI, safety ${pi.safety}, qmax ${pi.qmax}, qoldinit ${pi.qoldinit}): ${(['tsit5', 'dopri5', 'bosh3'] as SolverName[]).map(settle).join(', ')}; ` +
       `torchdiffeq (I, safety 0.9, exponent 1/order, growth cap 10): 0.9^5 = ${Math.pow(0.9, 5).toPrecision(2)} (dopri5), 0.9^3 = ${Math.pow(0.9, 3).toPrecision(2)} (bosh3)`,
   );
   console.log(
