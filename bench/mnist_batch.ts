@@ -70,6 +70,10 @@ interface SweepRow {
   err_max: number;
   /** The peer's one forward solve, ms (not shown: one sample). */
   ms: number;
+  /** Accepted step sizes. */
+  steps: number[];
+  /** Scaled error estimates of the accepted steps (ours). */
+  estimates?: number[];
 }
 
 interface PeerResult {
@@ -134,14 +138,30 @@ export async function runMnistBatchBench(opts: BenchOptions): Promise<void> {
           const m = paperNode(solver, tol);
           m.model.setWeights(initial);
           const z = tf.tidy(() => (m.ode.apply(x) as tf.Tensor).dataSync());
-          sweep.push({ side: 'ours', solver, row: { tol, nfe: m.ode.lastStats!.nfe, err_max: maxAbsDiff(z, ref), ms: NaN } });
+          const st = m.ode.lastStats!;
+          sweep.push({
+            side: 'ours',
+            solver,
+            row: { tol, nfe: st.nfe, err_max: maxAbsDiff(z, ref), ms: NaN, steps: st.dt.map(Math.abs), estimates: st.errorEstimate.slice() },
+          });
           m.model.dispose();
         }
       }
-      console.log('\nforward solve z(1) over tolerances (rtol = atol = tol): NFE and max error against the reference (untimed)');
+      console.log(
+        '\nforward solve z(1) over tolerances (rtol = atol = tol): NFE, max error against the reference (untimed), accepted step sizes, and (ours) their scaled error estimates E',
+      );
+      const list = (xs: number[] | undefined): string => (xs ? xs.map((v) => v.toPrecision(2)).join(' ') : '—');
       printTable(
-        ['side', 'solver', 'tol', 'NFE', 'max |z(1) − z_ref|'],
-        sweep.map(({ side, solver, row }) => [side, solver, row.tol.toExponential(0), String(row.nfe), row.err_max.toExponential(1)]),
+        ['side', 'solver', 'tol', 'NFE', 'max |z(1) − z_ref|', 'accepted dt', 'E'],
+        sweep.map(({ side, solver, row }) => [
+          side,
+          solver,
+          row.tol.toExponential(0),
+          String(row.nfe),
+          row.err_max.toExponential(1),
+          list(row.steps),
+          list(row.estimates),
+        ]),
         ['left', 'left'],
       );
       // equal accuracy: for each of our solvers, the loosest tolerance whose error is at most the peer's at TOL

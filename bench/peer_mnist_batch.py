@@ -47,6 +47,11 @@ class Field(torch.nn.Module):
         self.l1 = torch.nn.Linear(785, 100)
         self.l2 = torch.nn.Linear(101, 784)
         self.nfe = 0
+        self.steps = None  # a list while recording accepted step sizes
+
+    def callback_accept_step(self, t0, z0, dt):
+        if self.steps is not None:
+            self.steps.append(float(dt))
 
     def forward(self, t, z):
         self.nfe += 1
@@ -124,10 +129,12 @@ if args.reference_out:
     for tol in [float(v) for v in args.sweep_tols.split(",") if v]:
         with torch.no_grad():
             net.f.nfe = 0
+            net.f.steps = []
             t0 = time.perf_counter()
             z = odeint(net.f, x, torch.tensor([0.0, 1.0]), method="dopri5", rtol=tol, atol=tol)[-1]
             ms = (time.perf_counter() - t0) * 1e3
-        out["sweep"].append({"tol": tol, "nfe": net.f.nfe, "err_max": float((z.double() - ref).abs().max()), "ms": ms})
+        out["sweep"].append({"tol": tol, "nfe": net.f.nfe, "err_max": float((z.double() - ref).abs().max()), "ms": ms, "steps": net.f.steps})
+        net.f.steps = None
 
 
 def batch():
