@@ -5,8 +5,9 @@
  *
  * Variants: ours with tsit5 (the default solver) and with dopri5 (the discrete adjoint, hand-written dense
  * VJP), and torchdiffeq's dopri5 with backprop through the solver (`bench/peer_mnist_batch.py`, 1 thread); then,
- * from a forward sweep over tolerances on both sides, ours at the loosest tolerance whose error at t = 1 is at
- * most the peer's at 1e-5 (equal accuracy).
+ * from a forward sweep over tolerances on both sides (NFE, error, timed forward solves: the forward
+ * work-precision, with our time and NFE at the peer's error), ours at the loosest tolerance whose error at
+ * t = 1 is at most the peer's at 1e-5 (equal accuracy).
  * All start every timed batch from the same initial weights (ours: Glorot, seed 7, reset before each batch; the
  * peer loads a float32 dump of them). Measured per sample: a prediction batch (`model.predict`) and a training
  * batch (`model.trainOnBatch`), with their NFE. Accuracy: the layer's z(1) against a float64 dopri8 solve at
@@ -22,12 +23,18 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { neuralODE, NeuralODE, SolverName } from '../src';
 import { loadMnist, mnistDataDir, mnistTensors } from '../demos/lib/mnist';
 import { peerAvailable, runPeerScript } from './peer';
-import { BenchOptions, fmt, median, now, printTable, useBackend } from './util';
+import { atError, BenchOptions, exactSamples, fmt, measureInterleaved, median, now, printTable, useBackend } from './util';
 
 const BATCH = 512;
 const SEED = 7;
 const TOL = 1e-5;
 const SWEEP_TOLS = [1e-3, 1e-4, 1e-5, 1e-6];
+/** The peer's sweep goes further: its errors at t = 1 are larger than ours at the same tolerance. */
+const PEER_SWEEP_TOLS = [...SWEEP_TOLS, 1e-7, 1e-8];
+/** Timed forward solves per sweep tolerance, each side. */
+const SWEEP_SAMPLES = 3;
+
+const mmOf = (xs: number[] | undefined): string => (xs && xs.length > 0 ? `${fmt(Math.min(...xs), 0)}/${fmt(median(xs), 0)}` : '—');
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let m = 0;
@@ -72,6 +79,8 @@ interface SweepRow {
   ms: number;
   /** Accepted step sizes. */
   steps: number[];
+  /** Timed forward solves, ms. */
+  ms_samples?: number[];
   /** Scaled error estimates of the accepted steps (ours). */
   estimates?: number[];
 }
@@ -92,7 +101,7 @@ interface PeerResult {
 function runPeer(weightsFile: string, reps: number, referenceOut?: string, sweep?: number[]): PeerResult {
   const args = ['--threads', '1', '--reps', String(reps), '--weights', weightsFile, '--mnist-dir', mnistDataDir()];
   if (referenceOut) args.push('--reference-out', referenceOut);
-  if (sweep) args.push('--sweep-tols', sweep.join(','));
+  if (sweep) args.push('--sweep-tols', sweep.join(','), '--sweep-repeats', String(SWEEP_SAMPLES));
   return runPeerScript<PeerResult>(path.join(__dirname, 'peer_mnist_batch.py'), args);
 }
 
@@ -120,7 +129,7 @@ export async function runMnistBatchBench(opts: BenchOptions): Promise<void> {
   const withPeer = peerAvailable('PEER_TORCHDIFFEQ');
   try {
     // accuracy: the peer's float64 reference (its run also reports its own float32 solve's error)
-    const probe = withPeer ? runPeer(weightsFile, 0, refFile, SWEEP_TOLS) : undefined;
+    const probe = withPeer ? runPeer(weightsFile, 0, refFile, PEER_SWEEP_TOLS) : undefined;
     const ref = probe ? new Float64Array(new Uint8Array(fs.readFileSync(refFile)).buffer) : undefined;
     if (probe?.reference) {
       const r = probe.reference;
@@ -133,37 +142,69 @@ export async function runMnistBatchBench(opts: BenchOptions): Promise<void> {
     // forward accuracy over tolerances, both sides (one solve each, untimed apart from that one call)
     const sweep: { side: string; solver: string; row: SweepRow }[] = (probe?.sweep ?? []).map((row) => ({ side: 'torchdiffeq', solver: 'dopri5', row }));
     if (ref) {
+      const solves: { run: () => void; row: SweepRow; dispose: () => void }[] = [];
       for (const solver of ['tsit5', 'dopri5'] as SolverName[]) {
         for (const tol of SWEEP_TOLS) {
           const m = paperNode(solver, tol);
           m.model.setWeights(initial);
           const z = tf.tidy(() => (m.ode.apply(x) as tf.Tensor).dataSync());
           const st = m.ode.lastStats!;
-          sweep.push({
-            side: 'ours',
-            solver,
-            row: { tol, nfe: st.nfe, err_max: maxAbsDiff(z, ref), ms: NaN, steps: st.dt.map(Math.abs), estimates: st.errorEstimate.slice() },
-          });
-          m.model.dispose();
+          const row: SweepRow = { tol, nfe: st.nfe, err_max: maxAbsDiff(z, ref), ms: NaN, steps: st.dt.map(Math.abs), estimates: st.errorEstimate.slice() };
+          sweep.push({ side: 'ours', solver, row });
+          solves.push({ run: () => tf.tidy(() => void (m.ode.apply(x) as tf.Tensor).dataSync()), row, dispose: () => m.model.dispose() });
         }
       }
+      // the forward solves timed round-robin, as many samples as the peer's sweep took (the recorded solve was the warm-up)
+      const timed = measureInterleaved(solves.map((v) => ({ fn: v.run, opts: exactSamples(SWEEP_SAMPLES, 0, 0) })));
+      solves.forEach((v, i) => {
+        v.row.ms_samples = timed[i].samplesMs;
+        v.dispose();
+      });
       console.log(
-        '\nforward solve z(1) over tolerances (rtol = atol = tol): NFE, max error against the reference (untimed), accepted step sizes, and (ours) their scaled error estimates E',
+        '\nforward solve z(1) over tolerances (rtol = atol = tol): NFE, max error against the reference, forward ms (the peer first, then ours round-robin), accepted step sizes, and (ours) their scaled error estimates E',
       );
       const list = (xs: number[] | undefined): string => (xs ? xs.map((v) => v.toPrecision(2)).join(' ') : '—');
       printTable(
-        ['side', 'solver', 'tol', 'NFE', 'max |z(1) − z_ref|', 'accepted dt', 'E'],
+        ['side', 'solver', 'tol', 'NFE', 'max |z(1) − z_ref|', 'forward ms min/med', 'samples', 'accepted dt', 'E'],
         sweep.map(({ side, solver, row }) => [
           side,
           solver,
           row.tol.toExponential(0),
           String(row.nfe),
           row.err_max.toExponential(1),
+          mmOf(row.ms_samples),
+          String(row.ms_samples?.length ?? 0),
           list(row.steps),
           list(row.estimates),
         ]),
         ['left', 'left'],
       );
+      // forward work-precision: our NFE and time over the peer's, interpolated along the peer's curve at our error
+      const peerCurve = sweep.filter((r) => r.side === 'torchdiffeq' && (r.row.ms_samples?.length ?? 0) > 0);
+      const wpRows = sweep
+        .filter((r) => r.side === 'ours' && peerCurve.length > 1)
+        .map(({ solver, row }) => {
+          const at = (y: (r: SweepRow) => number): number =>
+            atError(
+              peerCurve.map((p) => ({ err: p.row.err_max, y: y(p.row) })),
+              row.err_max,
+            );
+          const nfe = at((r) => r.nfe);
+          const ok = Number.isFinite(nfe);
+          const tMin = at((r) => Math.min(...r.ms_samples!));
+          const tMed = at((r) => median(r.ms_samples!));
+          return [
+            `${solver} vs dopri5`,
+            row.tol.toExponential(0),
+            row.err_max.toExponential(1),
+            ok ? `${row.nfe} / ${fmt(nfe, 1)}` : '—',
+            ok ? `${fmt(Math.min(...row.ms_samples!) / tMin, 2)} / ${fmt(median(row.ms_samples!) / tMed, 2)}` : '—',
+          ];
+        });
+      if (wpRows.length > 0) {
+        console.log(`\nforward at equal error (the peer's NFE and time interpolated log-log along its curve at our error; — outside its range)`);
+        printTable(['ours vs torchdiffeq', 'our tol', 'error', 'NFE ours / peer', 'time ratio min / med'], wpRows, ['left']);
+      }
       // equal accuracy: for each of our solvers, the loosest tolerance whose error is at most the peer's at TOL
       const peerErr = probe?.error?.max ?? NaN;
       for (const solver of ['tsit5', 'dopri5'] as SolverName[]) {

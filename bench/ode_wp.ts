@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { getTableau, neuralODE, NeuralODE, PIController, SolverName } from '../src';
 import { denseWeights, fingerprint, Fingerprint, Linear, linearUniform, mulberry32, normal, peerAvailable, runPeerScript } from './peer';
-import { BackendName, BenchOptions, exactSamples, fmt, measureInterleaved, median, printTable, useBackend } from './util';
+import { atError, BackendName, BenchOptions, exactSamples, fmt, measureInterleaved, median, printTable, useBackend } from './util';
 
 const SEED = 0;
 const HIDDEN = 64;
@@ -225,21 +225,6 @@ function runPeer(p: Problem, tols: number[], samples: number, refFile: string, m
 // ---------------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------------
-
-/** Log-log interpolation of `y` at error `err` along a curve of (err, y) points; NaN outside its range. */
-export function atError(curve: readonly { err: number; y: number }[], err: number): number {
-  const pts = curve.filter((c) => c.err > 0 && Number.isFinite(c.err)).sort((a, b) => a.err - b.err);
-  for (let i = 0; i + 1 < pts.length; i++) {
-    const a = pts[i];
-    const b = pts[i + 1];
-    if (err >= a.err && err <= b.err) {
-      if (a.err === b.err) return Math.min(a.y, b.y);
-      const w = Math.log(err / a.err) / Math.log(b.err / a.err);
-      return Math.exp(Math.log(a.y) + w * Math.log(b.y / a.y));
-    }
-  }
-  return pts.length === 1 && pts[0].err === err ? pts[0].y : NaN;
-}
 
 const e = (x: number): string => (Number.isFinite(x) ? x.toExponential(1) : String(x));
 

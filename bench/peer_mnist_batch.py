@@ -33,6 +33,7 @@ p.add_argument("--mnist-dir", required=True, help="the IDX files of the mnist-da
 p.add_argument("--reference-out", default=None)
 p.add_argument("--ref-tol", type=float, default=1e-12)
 p.add_argument("--sweep-tols", default="", help="with --reference-out: also the float32 dopri5 forward's NFE and error at these tolerances")
+p.add_argument("--sweep-repeats", type=int, default=0, help="timed forward solves per sweep tolerance (after the recorded one)")
 args = p.parse_args()
 
 C.set_threads(args.threads)
@@ -133,8 +134,16 @@ if args.reference_out:
             t0 = time.perf_counter()
             z = odeint(net.f, x, torch.tensor([0.0, 1.0]), method="dopri5", rtol=tol, atol=tol)[-1]
             ms = (time.perf_counter() - t0) * 1e3
-        out["sweep"].append({"tol": tol, "nfe": net.f.nfe, "err_max": float((z.double() - ref).abs().max()), "ms": ms, "steps": net.f.steps})
+        row = {"tol": tol, "nfe": net.f.nfe, "err_max": float((z.double() - ref).abs().max()), "ms": ms, "steps": net.f.steps}
         net.f.steps = None
+        samples = []
+        for _ in range(args.sweep_repeats):
+            with torch.no_grad():
+                t0 = time.perf_counter()
+                odeint(net.f, x, torch.tensor([0.0, 1.0]), method="dopri5", rtol=tol, atol=tol)
+                samples.append((time.perf_counter() - t0) * 1e3)
+        row["ms_samples"] = samples
+        out["sweep"].append(row)
 
 
 def batch():

@@ -207,3 +207,18 @@ export function printTable(headers: readonly string[], rows: readonly (readonly 
 export function fmt(x: number, digits = 1): string {
   return Number.isFinite(x) ? x.toFixed(digits) : String(x);
 }
+
+/** Log-log interpolation of `y` at error `err` along a curve of (err, y) points; NaN outside its range. */
+export function atError(curve: readonly { err: number; y: number }[], err: number): number {
+  const pts = curve.filter((c) => c.err > 0 && Number.isFinite(c.err)).sort((a, b) => a.err - b.err);
+  for (let i = 0; i + 1 < pts.length; i++) {
+    const a = pts[i];
+    const b = pts[i + 1];
+    if (err >= a.err && err <= b.err) {
+      if (a.err === b.err) return Math.min(a.y, b.y);
+      const w = Math.log(err / a.err) / Math.log(b.err / a.err);
+      return Math.exp(Math.log(a.y) + w * Math.log(b.y / a.y));
+    }
+  }
+  return pts.length === 1 && pts[0].err === err ? pts[0].y : NaN;
+}
