@@ -9,6 +9,7 @@ import { runAdjointBench } from './adjoint';
 import { runSdeBench } from './sde';
 import { runMlpGridBench } from './mlp_grid';
 import { runMnistBatchBench } from './mnist_batch';
+import { runOdeWpBench } from './ode_wp';
 import { runSolverBench } from './solver';
 import { runSpiralTrainBench } from './spiral_train';
 import { BenchOptions, fmt, now, parseArgs } from './util';
@@ -24,6 +25,7 @@ const SECTIONS: Section[] = [
   { name: 'spiral-train', run: runSpiralTrainBench },
   { name: 'mlp-grid', run: runMlpGridBench },
   { name: 'mnist-batch', run: runMnistBatchBench },
+  { name: 'ode-wp', run: runOdeWpBench },
   { name: 'sde', run: runSdeBench },
 ];
 

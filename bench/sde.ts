@@ -12,7 +12,8 @@
  * where the forward time goes (Brownian queries, bare drift/diffusion calls, the rest of the step).
  *
  * The peer runs when PEER_TORCHSDE is set (see ../shared/peers/README.md; PYTHON defaults to
- * /usr/bin/python3), alternating with ours: ours, peer, ours, peer (2 rounds; 1 with --quick).
+ * /usr/bin/python3), alternating with ours: ours, peer, ours, peer (2 rounds; 1 with --quick), with the same
+ * number of timed samples per round on both sides (5, 3 with --quick; 1 for solves of over 1000 NFE).
  * Ratios ours/torchsde are reported on the min (fastest run of all rounds on each side) and on the
  * median (median of the per-round medians).
  */
@@ -23,7 +24,7 @@ import { eulerMaruyamaStep } from '../src/solvers/sri/euler_maruyama';
 import { sriStep } from '../src/solvers/sri/step';
 import { stepNoise } from '../src/solvers/sri/stepper';
 import { denseWeights, fingerprint, Fingerprint, Linear, linearUniform, mulberry32, peerAvailable, runPeerScript } from './peer';
-import { BackendName, BenchOptions, fmt, measure, measureInterleaved, median, printTable, useBackend } from './util';
+import { BackendName, BenchOptions, exactSamples, fmt, measure, measureInterleaved, median, printTable, useBackend } from './util';
 
 const BATCH = 64;
 const DIM = 2;
@@ -227,10 +228,15 @@ function peakMB(fn: () => void): number {
   return (peak - before) / 2 ** 20;
 }
 
+/** Timed samples per round of a case, the same on the peer's side: one for solves of over 1000 NFE (seconds each). */
+function samplesOf(c: OurCase, quick: boolean): number {
+  return c.stat.nfe > 1000 ? 1 : quick ? 3 : 5;
+}
+
 function timeRound(c: OurCase, quick: boolean): void {
-  // The adaptive solve takes seconds per call: one sample per round there, several for Euler–Maruyama.
-  const heavy = c.stat.nfe > 1000;
-  const o = { warmup: heavy ? 0 : 1, warmupMs: 0, minTimeMs: quick ? 400 : 1500, minSamples: heavy ? 1 : 3, maxSamples: 30 };
+  const n = samplesOf(c, quick);
+  // the heavy solve's warm-up would cost as much as its sample: none there (the peer warms up once per measurement)
+  const o = exactSamples(n, 0, n === 1 ? 0 : 1);
   const [a, b, d] = measureInterleaved([c.fwd, c.fwdBwd, c.autoFwdBwd].map((fn) => ({ fn, opts: o })));
   c.rounds.push({ fwdMs: a.samplesMs, fwdBwdMs: b.samplesMs, autoFwdBwdMs: d.samplesMs });
 }
@@ -260,9 +266,14 @@ interface PeerResult {
   env: Record<string, unknown>;
 }
 
-function runPeer(quick: boolean): PeerResult {
-  const args = ['--threads', '1', '--variants', VARIANTS.map((v) => v.peer).join(','), '--repeats', quick ? '3' : '5', '--seed', String(SEED)];
-  return runPeerScript<PeerResult>('sde_spiral.py', args);
+/** One peer run per sample count, so that each variant gets as many timed samples as ours (`samples`: peer variant → count). */
+function runPeer(samples: Map<string, number>): PeerResult {
+  const byCount = new Map<number, string[]>();
+  for (const [v, n] of samples) byCount.set(n, [...(byCount.get(n) ?? []), v]);
+  const runs = [...byCount].map(([n, vs]) =>
+    runPeerScript<PeerResult>('sde_spiral.py', ['--threads', '1', '--variants', vs.join(','), '--repeats', String(n), '--seed', String(SEED)]),
+  );
+  return { rows: runs.flatMap((r) => r.rows), env: runs[0].env };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +317,10 @@ export async function runSdeBench(opts: BenchOptions): Promise<SdeBenchReport[]>
       await useBackend(backend);
       for (const c of cases.get(backend)!) timeRound(c, opts.quick);
     }
-    if (withPeer) peerRuns.push(runPeer(opts.quick));
+    if (withPeer) {
+      const first = cases.get(opts.backends[0])!;
+      peerRuns.push(runPeer(new Map(first.map((c) => [c.variant.peer, samplesOf(c, opts.quick)]))));
+    }
   }
   if (peerRuns.length > 0) {
     const pfp = peerRuns[0].rows[0].param_fingerprint;
@@ -351,6 +365,7 @@ export async function runSdeBench(opts: BenchOptions): Promise<SdeBenchReport[]>
         fmt(ours.autoFwdBwdMsMedian),
         fmt(s.peakMB, 2),
         fmt(s.autoPeakMB, 2),
+        `${c.rounds.length}×${samplesOf(c, opts.quick)}`,
       ]);
       const prs = peerRuns.map((p) => p.rows.find((row) => row.variant === c.variant.peer)!).filter((x) => x);
       if (prs.length > 0) {
@@ -378,6 +393,7 @@ export async function runSdeBench(opts: BenchOptions): Promise<SdeBenchReport[]>
           peer.adjointFwdBwdMsMedian === undefined ? '' : `adj ${fmt(peer.adjointFwdBwdMsMedian)}`,
           '',
           '',
+          `${prs.length}×${samplesOf(c, opts.quick)}`,
         ]);
         ratioRows.push([
           c.variant.name,
@@ -406,9 +422,11 @@ export async function runSdeBench(opts: BenchOptions): Promise<SdeBenchReport[]>
       ]);
       reports.push(report);
     }
-    printTable(['solver', 'NFE f', 'steps', 'fwd ms', 'min', 'µs/NFE', 'fwd+bwd ms', 'min', 'bwd/fwd', 'autodiff fwd+bwd', 'peak MB', 'autodiff MB'], rows, [
-      'left',
-    ]);
+    printTable(
+      ['solver', 'NFE f', 'steps', 'fwd ms', 'min', 'µs/NFE', 'fwd+bwd ms', 'min', 'bwd/fwd', 'autodiff fwd+bwd', 'peak MB', 'autodiff MB', 'samples'],
+      rows,
+      ['left'],
+    );
     if (ratioRows.length > 0) {
       console.log(`\nours/torchsde (${backend}; torchsde fwd+bwd = backprop through sdeint, its fastest gradient here; target ≤ 0.5)`);
       printTable(['variant', 'fwd min', 'fwd median', 'fwd+bwd min', 'fwd+bwd median', 'µs/NFE'], ratioRows, ['left']);

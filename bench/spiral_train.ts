@@ -21,7 +21,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { neuralODE, NeuralODE, power } from '../src';
 import { denseWeights, fingerprint, Fingerprint, Linear, linearNormal, mulberry32, peerAvailable, runPeerScript, sampleWithoutReplacement } from './peer';
 import { timeODEModel } from './layer_timing';
-import { BackendName, BenchOptions, fmt, median, now, printTable, useBackend } from './util';
+import { BackendName, BenchOptions, exactSamples, fmt, median, now, printTable, useBackend } from './util';
 
 const SEED = 0;
 const DATA_SIZE = 1000;
@@ -127,14 +127,14 @@ interface OurStatic {
 
 const meanAbs = (a: tf.Tensor, b: tf.Tensor): tf.Scalar => tf.mean(tf.abs(tf.sub(a, b))) as tf.Scalar;
 
-function ourRound(data: SpiralData, lins: Linear[], iters: number, quick: boolean): { round: OurRound; stat: OurStatic } {
+function ourRound(data: SpiralData, lins: Linear[], iters: number, samples: number, quick: boolean): { round: OurRound; stat: OurStatic } {
   const saveat = data.t.slice(0, BATCH_TIME);
   const { model, ode } = spiralModel(lins, saveat);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const tb = getBatch(data, mulberry32(SEED + 1));
   // timing batch: forward, forward+backward, bare f
-  const o = { warmup: 1, warmupMs: quick ? 0 : 200, minTimeMs: quick ? 300 : 1000, minSamples: 5, maxSamples: 200 };
-  const timing = timeODEModel(model, ode, tb.y0, (out) => meanAbs(out, tb.y), o);
+  // exactly the peer's number of timed samples (its --repeats), after warm-up
+  const timing = timeODEModel(model, ode, tb.y0, (out) => meanAbs(out, tb.y), exactSamples(samples, quick ? 0 : 200));
 
   // training from fresh weights (the peer also trains from its initial weights in every run)
   const opt = tf.train.rmsprop(1e-3, 0.99, 0, 1e-8);
@@ -193,13 +193,13 @@ interface PeerSpiral {
   env: Record<string, unknown>;
 }
 
-function runPeer(iters: number, quick: boolean): PeerSpiral {
+function runPeer(iters: number, samples: number): PeerSpiral {
   return runPeerScript<PeerSpiral>('node_spiral.py', [
     String(iters),
     '--threads',
     '1',
     '--repeats',
-    quick ? '3' : '7',
+    String(samples),
     '--seed',
     String(SEED),
     '--skip-trained-timing',
@@ -238,8 +238,11 @@ export async function runSpiralTrainBench(opts: BenchOptions): Promise<SpiralTra
   const lins = spiralWeights();
   const iters = opts.quick ? 50 : 200;
   const rounds = opts.quick ? 1 : 2;
+  const samples = opts.quick ? 3 : 7;
   console.log(
-    `\nspiral NODE training (node_spiral.py's problem): dopri5 rtol ${TOL.rtol} atol ${TOL.atol}, batch ${BATCH_SIZE}×${BATCH_TIME} times, RMSprop 1e-3, ${iters} iterations per round, ${rounds} round(s)`,
+    `\nspiral NODE training (node_spiral.py's problem): dopri5 rtol ${TOL.rtol} atol ${TOL.atol}, batch ${BATCH_SIZE}×${BATCH_TIME} times, RMSprop 1e-3, ${iters} iterations per round, ` +
+      `${rounds} round(s); fwd and fwd+bwd: ${samples} timed samples per round on each side (min: fastest; med: median of the per-round medians), ` +
+      `train ms/iter: one ${iters}-iteration run per round on each side`,
   );
   console.log(`weights: Mulberry32(${SEED}) → param_fingerprint ${JSON.stringify(fingerprint(lins))}`);
   const withPeer = peerAvailable('PEER_TORCHDIFFEQ');
@@ -248,12 +251,12 @@ export async function runSpiralTrainBench(opts: BenchOptions): Promise<SpiralTra
   for (let r = 0; r < rounds; r++) {
     for (const backend of opts.backends) {
       await useBackend(backend);
-      const { round, stat } = ourRound(data, lins, iters, opts.quick);
+      const { round, stat } = ourRound(data, lins, iters, samples, opts.quick);
       const entry = ours.get(backend) ?? { rounds: [], stat };
       entry.rounds.push(round);
       ours.set(backend, entry);
     }
-    if (withPeer) peers.push(runPeer(iters, opts.quick));
+    if (withPeer) peers.push(runPeer(iters, samples));
   }
   if (withPeer) {
     const pfp = peers[0].runs[0].param_fingerprint;
@@ -301,9 +304,21 @@ export async function runSpiralTrainBench(opts: BenchOptions): Promise<SpiralTra
     fmt((x.fwdBwdMsMedian - x.fwdMsMedian) / x.fwdMsMedian, 2),
     `${fmt(x.trainMsMin, 2)}/${fmt(x.trainMsMedian, 2)}`,
     `${fmt(x.firstLoss, 4)}→${fmt(x.finalLoss, 4)}`,
+    `${rounds}×${samples}`,
   ];
   printTable(
-    ['side', 'fwd NFE', 'bwd NFE', 'full-traj NFE', 'fwd ms (min/med)', 'fwd+bwd ms (min/med)', 'bwd/fwd', 'train ms/iter (min/med)', 'loss first→last'],
+    [
+      'side',
+      'fwd NFE',
+      'bwd NFE',
+      'full-traj NFE',
+      'fwd ms (min/med)',
+      'fwd+bwd ms (min/med)',
+      'bwd/fwd',
+      'train ms/iter (min/med)',
+      'loss first→last',
+      'samples',
+    ],
     [...reports.map((r) => row(`ours ${r.backend}`, r.ours)), ...(peer ? [row('torchdiffeq', peer)] : [])],
     ['left'],
   );

@@ -110,6 +110,14 @@ export interface MeasureOptions {
   minSampleMs?: number;
 }
 
+/**
+ * Exactly `n` timed samples of one call each, after `warmup` untimed calls (and `warmupMs` of untimed calls): what
+ * the peer scripts' `time_call(fn, repeats=n)` takes, so that minima and medians compare like with like.
+ */
+export function exactSamples(n: number, warmupMs = 0, warmup = 1): MeasureOptions {
+  return { warmup, warmupMs, minTimeMs: 0, minSamples: n, maxSamples: n };
+}
+
 export interface Measurement {
   /** Median time of one call, ms. */
   medianMs: number;
@@ -198,4 +206,19 @@ export function printTable(headers: readonly string[], rows: readonly (readonly 
 /** Formats a number with `digits` significant decimals after the point, for tables. */
 export function fmt(x: number, digits = 1): string {
   return Number.isFinite(x) ? x.toFixed(digits) : String(x);
+}
+
+/** Log-log interpolation of `y` at error `err` along a curve of (err, y) points; NaN outside its range. */
+export function atError(curve: readonly { err: number; y: number }[], err: number): number {
+  const pts = curve.filter((c) => c.err > 0 && Number.isFinite(c.err)).sort((a, b) => a.err - b.err);
+  for (let i = 0; i + 1 < pts.length; i++) {
+    const a = pts[i];
+    const b = pts[i + 1];
+    if (err >= a.err && err <= b.err) {
+      if (a.err === b.err) return Math.min(a.y, b.y);
+      const w = Math.log(err / a.err) / Math.log(b.err / a.err);
+      return Math.exp(Math.log(a.y) + w * Math.log(b.y / a.y));
+    }
+  }
+  return pts.length === 1 && pts[0].err === err ? pts[0].y : NaN;
 }
