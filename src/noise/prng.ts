@@ -22,8 +22,10 @@ const W0 = 0x9e3779b9;
 const W1 = 0xbb67ae85;
 const ROUNDS = 10;
 const TWO32 = 4294967296;
-/** 2^-31: a signed 32-bit word times this lies in [−1, 1). */
-const TWO_NEG31 = 4.656612873077393e-10;
+/** 2^-32: an unsigned 32-bit word times this lies in [0, 1). */
+const TWO_NEG32 = 2.3283064365386963e-10;
+/** 2π·2^-32: an unsigned 32-bit word times this is an angle in [0, 2π). */
+const TWO_PI_NEG32 = 2 * Math.PI * TWO_NEG32;
 /** 2^-53: a 53-bit integer times this lies in [0, 1). */
 const TWO_NEG53 = 1.1102230246251565e-16;
 
@@ -32,6 +34,8 @@ const imul = Math.imul;
 const log = Math.log;
 const sqrt = Math.sqrt;
 const floor = Math.floor;
+const cos = Math.cos;
+const sin = Math.sin;
 
 /** Largest accepted seed: seeds are integers in [0, 2^53 − 1], split into the two 32-bit Philox key words. */
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
@@ -121,29 +125,42 @@ export class CounterRNG {
   }
 
   /**
-   * Fills `out` with independent standard normals from the stream `stream`, by Marsaglia's polar method. Blocks
-   * with counters (0, stream), (1, stream), … are consumed in order; each offers two candidate points with 32-bit
-   * coordinates in [−1, 1)², and every accepted point (probability π/4) yields the next two normals. out[i]
-   * therefore depends only on (seed, stream, i), not on out.length; about 0.32 blocks are used per normal.
+   * Fills `out` with independent standard normals from the stream `stream` by the Box–Muller transform, four
+   * normals per Philox block: the block with counter (b, stream) gives out[4b .. 4b + 3], the words (x0, x1)
+   * one pair and (x2, x3) the other, each as u = (x0 + 1/2)·2^-32 ∈ (0, 1), θ = 2π·x1·2^-32 and
+   * (√(−2 ln u)·cos θ, √(−2 ln u)·sin θ). So out[k] depends only on (seed, stream, k): not on out.length nor
+   * on what was drawn before, and a caller that gives element i the pair out[2i], out[2i + 1] gets normals that
+   * depend on the element's index, not on how many elements there are. With 32-bit u the largest |normal| is
+   * √(2·33·ln 2) ≈ 6.77 (the law beyond 6.77σ, probability 1.3e-11, is cut off); θ has 2^32 levels. No
+   * rejection: one block, one log, two square roots' worth and one sine/cosine pair per two normals.
    */
   fillNormal(out: Float64Array, stream: StreamKey): void {
+    this.fillNormalRange(out, 0, out.length, stream);
+  }
+
+  /**
+   * As {@link fillNormal} for the indices [from, to) of the stream only: out[k − from] receives normal k of
+   * the stream, so a caller can draw the normals of some elements without drawing the others.
+   */
+  fillNormalRange(out: Float64Array, from: number, to: number, stream: StreamKey): void {
     const x = this.block;
     const keys = this.keys;
     const s0 = stream[0] | 0;
     const s1 = stream[1] | 0;
     const s2 = stream[2] | 0;
-    const n = out.length;
-    let i = 0;
-    for (let b = 0; i < n; b++) {
+    const n = to - from;
+    const first = from >> 2;
+    const last = (to + 3) >> 2;
+    for (let b = first; b < last; b++) {
       philoxBlock(b, s0, s1, s2, keys, x);
-      for (let k = 0; k < 4 && i < n; k += 2) {
-        const u = x[k] * TWO_NEG31;
-        const v = x[k + 1] * TWO_NEG31;
-        const q = u * u + v * v;
-        if (q >= 1 || q === 0) continue;
-        const f = sqrt((-2 * log(q)) / q);
-        out[i++] = u * f;
-        if (i < n) out[i++] = v * f;
+      const base = 4 * b - from;
+      // Two Box–Muller pairs per block; only the indices in [from, to) are written.
+      for (let p = 0; p < 4; p += 2) {
+        const r = sqrt(-2 * log(((x[p] >>> 0) + 0.5) * TWO_NEG32));
+        const theta = (x[p + 1] >>> 0) * TWO_PI_NEG32;
+        const i = base + p;
+        if (i >= 0 && i < n) out[i] = r * cos(theta);
+        if (i + 1 >= 0 && i + 1 < n) out[i + 1] = r * sin(theta);
       }
     }
   }
