@@ -78,7 +78,17 @@ export function bridgeLeft(c: BridgeCoefficients, w: Values, j: Values, z: Float
  * Splits the parent (w, j) into its left part (lW, lJ) and its right part (rW, rJ) of length `rightLength`; the
  * right part is the parent minus the left part by Chen's relation, computed from the left part as stored.
  */
-export function bridgeSplit(c: BridgeCoefficients, rightLength: number, w: Values, j: Values, z: Float64Array, lW: Values, lJ: Values, rW: Values, rJ: Values): void {
+export function bridgeSplit(
+  c: BridgeCoefficients,
+  rightLength: number,
+  w: Values,
+  j: Values,
+  z: Float64Array,
+  lW: Values,
+  lJ: Values,
+  rW: Values,
+  rJ: Values,
+): void {
   bridgeLeft(c, w, j, z, lW, lJ);
   for (let i = 0; i < w.length; i++) {
     const wl = lW[i];

@@ -78,6 +78,23 @@ describe('CounterRNG', () => {
     expect(Array.from(short)).toEqual(Array.from(long.subarray(0, 333)));
   });
 
+  it('draws any range [from, to) of a stream as the same bits as the whole stream', () => {
+    const rng = new CounterRNG(77);
+    const whole = new Float64Array(23);
+    rng.fillNormal(whole, [1, 2, 3]);
+    for (const [from, to] of [
+      [0, 23],
+      [1, 2],
+      [3, 9],
+      [6, 7],
+      [5, 23],
+    ]) {
+      const part = new Float64Array(to - from);
+      rng.fillNormalRange(part, from, to, [1, 2, 3]);
+      expect(Array.from(part)).toEqual(Array.from(whole.subarray(from, to)));
+    }
+  });
+
   it('gives uncorrelated draws for different streams and different seeds (|corr| < 4/√n)', () => {
     const m = 50000;
     const draw = (seed: number, stream: [number, number, number]): Float64Array => {
