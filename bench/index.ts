@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { runAdjointBench } from './adjoint';
+import { runBrownianBench } from './brownian';
 import { runSdeBench } from './sde';
 import { runMlpGridBench } from './mlp_grid';
 import { runMnistBatchBench } from './mnist_batch';
@@ -25,6 +26,7 @@ const SECTIONS: Section[] = [
   { name: 'mlp-grid', run: runMlpGridBench },
   { name: 'mnist-batch', run: runMnistBatchBench },
   { name: 'sde', run: runSdeBench },
+  { name: 'brownian', run: runBrownianBench },
 ];
 
 async function main(): Promise<void> {

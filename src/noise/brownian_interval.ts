@@ -47,7 +47,7 @@
 import { InvalidArgumentError } from '../errors';
 import { bridgeCoefficients, bridgeSplit, chen, drawInterval, levyArea } from './bridge';
 import { LruCache } from './lru';
-import { BrownianIncrement, BrownianPath, BrownianPathOptions, checkPathOptions, checkQuery, shapeSize } from './path';
+import { BrownianIncrement, BrownianPath, BrownianPathOptions, checkPathOptions, checkQuery, newIncrement, shapeSize } from './path';
 import { CounterRNG, StreamKey } from './prng';
 
 /** Options of {@link BrownianInterval}: seed, t0, t1 and shape ({@link BrownianPathOptions}), plus: */
@@ -175,10 +175,7 @@ export class BrownianInterval implements BrownianPath {
 
   /** W(u) − W(s) and the space-time Lévy area over [s, u], t0 ≤ s < u ≤ t1. */
   increment(s: number, u: number): BrownianIncrement {
-    const dW = new Float64Array(this.size);
-    const H = new Float64Array(this.size);
-    this.incrementInto(s, u, dW, H);
-    return { dW, H };
+    return newIncrement(this, s, u);
   }
 
   /** As {@link increment}, writing into caller-owned arrays of length `size` (no allocation per query). */

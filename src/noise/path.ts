@@ -1,7 +1,7 @@
 /**
  * What an SDE solver reads from a Brownian motion, whatever builds it: W(u) − W(s) and the space-time Lévy area
- * H over [s, u], per element of the state. {@link BrownianTree} (a virtual Brownian tree: any query in any order,
- * for reusing one path across solves) and {@link BrownianInterval} (a sequential sampler: one bridge per attempted
+ * H over [s, u], per element of the state. `BrownianTree` (a virtual Brownian tree: any query in any order,
+ * for reusing one path across solves) and `BrownianInterval` (a sequential sampler: one bridge per attempted
  * step of a solve running forward in time) both implement {@link BrownianPath}. This file also holds the option
  * and query checks they share.
  */
@@ -90,6 +90,14 @@ export function checkQuery(path: BrownianPath, noun: string, s: number, u: numbe
   if (!(dW instanceof Float64Array) || !(H instanceof Float64Array) || dW.length !== n || H.length !== n) {
     throw new InvalidArgumentError(`incrementInto needs two Float64Arrays of length ${n} (the ${noun}'s size).`);
   }
+}
+
+/** A fresh increment of `path` over [s, u] (the allocating form of `incrementInto`). */
+export function newIncrement(path: BrownianPath, s: number, u: number): BrownianIncrement {
+  const dW = new Float64Array(path.size);
+  const H = new Float64Array(path.size);
+  path.incrementInto(s, u, dW, H);
+  return { dW, H };
 }
 
 /** The number of elements of `shape`. */

@@ -8,8 +8,8 @@
  * float32 rounding, 1e-6 relative to √h.
  */
 import { BrownianInterval, brownianInterval, BrownianIntervalOptions } from '../../src/noise/brownian_interval';
-import { mulberry32 } from '../../src/noise/prng';
 import { InvalidArgumentError } from '../../src/solvers/errors';
+import { adaptiveSchedule } from '../support/adaptive_schedule';
 import { combineH, correlation, expectIncrementLaw, regress2, variance } from '../support/brownian_stats';
 
 const N = 20000;
@@ -45,29 +45,17 @@ interface Solve {
   answers: Float64Array[];
 }
 
-/**
- * A simulated adaptive solve: about 10% of attempts are rejected and retried at half the step, accepted steps
- * grow by 10 to 30% up to h0 (the same decisions for the same `seed`).
- */
+/** Queries the attempts of a simulated adaptive solve (see adaptive_schedule.ts) on `path`. */
 function adaptiveSolve(path: BrownianInterval, h0: number, seed: number): Solve {
-  const rnd = mulberry32(seed);
-  let t = path.t0;
-  let h = h0;
-  const out: Solve = { attempts: 0, attemptsToEnd: 0, accepted: [], answers: [] };
-  while (t < path.t1) {
-    const u = Math.min(t + h, path.t1);
-    const inc = path.increment(t, u);
-    out.attempts++;
+  const schedule = adaptiveSchedule(path.t0, path.t1, h0, seed);
+  const out: Solve = { attempts: schedule.attempts.length, attemptsToEnd: 0, accepted: [], answers: [] };
+  schedule.attempts.forEach(([s, u], k) => {
+    const inc = path.increment(s, u);
     if (u === path.t1) out.attemptsToEnd++;
-    if (rnd() < 0.1) {
-      h *= 0.5;
-      continue;
-    }
-    out.accepted.push([t, u]);
+    if (!schedule.accepted[k]) return;
+    out.accepted.push([s, u]);
     out.answers.push(Float64Array.from([...inc.dW, ...inc.H]));
-    t = u;
-    h = Math.min(h0, h * (1.1 + 0.2 * rnd()));
-  }
+  });
   return out;
 }
 
