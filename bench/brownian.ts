@@ -53,6 +53,23 @@ function runPath(make: () => BrownianPath, bytes: (p: BrownianPath) => number, a
   return { normalsPerElementPerAttempt: perAttempt, usPerQuery: us, nodeBytes };
 }
 
+/** After a forward pass over `attempts`, queries the accepted ones again from last to first (n = 128). */
+function reverseWalk(attempts: [number, number][], accepted: boolean[], rounds: number): { normalsPerElement: number; us: number } {
+  const steps = attempts.filter((_, k) => accepted[k]);
+  const us: number[] = [];
+  let normals = 0;
+  for (let r = 0; r < rounds; r++) {
+    const p = new BrownianInterval({ seed: 1, t0: 0, t1: 1, shape: [128] });
+    for (const [s, u] of attempts) p.increment(s, u);
+    const before = p.normalsDrawn;
+    const t0 = now();
+    for (let k = steps.length - 1; k >= 0; k--) p.increment(steps[k][0], steps[k][1]);
+    us.push(((now() - t0) * 1e3) / steps.length);
+    normals = (p.normalsDrawn - before) / (128 * steps.length);
+  }
+  return { normalsPerElement: normals, us: median(us) };
+}
+
 /** The tree's node memory when its cache is full: cacheSize nodes and 4 leaf noise buffers, 2·size float64 each. */
 function treeBytes(p: BrownianPath): number {
   const tree = p as BrownianTree;
@@ -96,6 +113,12 @@ export async function runBrownianBench(opts: BenchOptions): Promise<unknown> {
     }
     results[`n${n}`] = { tree, interval, ratio: median(tree.usPerQuery) / median(interval.usPerQuery) };
   }
+  const back = reverseWalk(attempts, accepted, opts.quick ? 3 : 9);
+  console.log(
+    `BrownianInterval, n = 128, accepted steps queried again last to first (a reverse pass without recorded increments): ` +
+      `${fmt(back.normalsPerElement, 2)} normals per element per step, ${fmt(back.us, 0)} µs per query (median)`,
+  );
+  results.reverse = back;
   printTable(['path', 'n', 'attempts', 'normals/elem/attempt', 'µs/query min', 'µs/query median', 'node MB'], rows, ['left']);
   console.log(
     'node MB: the tree when its cache is full (cacheSize + 4 leaf buffers + root, 2·n float64 each); the sampler after the attempts ' +

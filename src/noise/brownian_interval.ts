@@ -41,8 +41,8 @@
  * A query over an interval already passed is answered from the cache, or by recomputing the missing values
  * down from the nearest ancestor that has them (bit-identical, since the same normals and the same stored
  * parent values are used): at most `checkpointEvery` splits from the nearest checkpoint. Walking the accepted
- * steps of a solve backwards costs about 2·checkpointEvery/cacheSize splits per step (8 with the defaults); a
- * larger cache makes it cheaper, and training solves, whose reverse pass reads recorded increments, never pay it.
+ * steps of a solve backwards costs at most about 2·checkpointEvery/cacheSize splits per step (8 with the defaults;
+ * 4, i.e. 8 normals per element, measured by `npm run bench -- --section brownian`); a larger cache makes it cheaper, and training solves, whose reverse pass reads recorded increments, never pay it.
  */
 import { InvalidArgumentError } from '../errors';
 import { bridgeCoefficients, bridgeSplit, chen, drawInterval, levyArea } from './bridge';
