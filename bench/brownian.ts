@@ -8,7 +8,7 @@
 import { BrownianTree } from '../src/noise/brownian';
 import { BrownianInterval } from '../src/noise/brownian_interval';
 import { BrownianPath } from '../src/noise/path';
-import { CounterRNG } from '../src/noise/prng';
+import { CounterRNG, PhiloxEngine } from '../src/noise/prng';
 import { adaptiveSchedule } from '../test/support/adaptive_schedule';
 import { BenchOptions, fmt, median, now, printTable } from './util';
 
@@ -16,8 +16,8 @@ const SIZES = [128, 163840];
 const MB = 2 ** 20;
 
 /** Best ns per normal of `CounterRNG.fillNormal` over `reps` fills of 2^14 normals. */
-function nsPerNormal(reps: number): number {
-  const rng = new CounterRNG(1);
+function nsPerNormal(reps: number, engine: PhiloxEngine): number {
+  const rng = new CounterRNG(1, engine);
   const z = new Float64Array(1 << 14);
   let best = Infinity;
   for (let k = 0; k < reps; k++) {
@@ -77,13 +77,18 @@ function treeBytes(p: BrownianPath): number {
 }
 
 export async function runBrownianBench(opts: BenchOptions): Promise<unknown> {
-  const ns = nsPerNormal(opts.quick ? 50 : 200);
-  console.log(`CounterRNG.fillNormal (Philox4x32-10 + Box–Muller): ${fmt(ns, 1)} ns per normal (best of 2^14-normal fills)`);
+  const reps = opts.quick ? 50 : 200;
+  const ns = nsPerNormal(reps, 'auto');
+  const nsJs = nsPerNormal(reps, 'js');
+  console.log(
+    `CounterRNG.fillNormal, Philox4x32-10 + Box–Muller: ${fmt(ns, 1)} ns per normal with the WebAssembly rounds` +
+      `${new CounterRNG(0).usesWasm ? '' : ' (unavailable: JavaScript used)'}, ${fmt(nsJs, 1)} with the JavaScript rounds (best of 2^14-normal fills)`,
+  );
   const { attempts, accepted } = adaptiveSchedule(0, 1, 0.01, 7);
   const rejected = accepted.filter((ok) => !ok).length;
   console.log(`schedule: ${attempts.length} attempted steps, ${rejected} rejected (${fmt((100 * rejected) / attempts.length, 0)}%)`);
   const rows: string[][] = [];
-  const results: Record<string, unknown> = { nsPerNormal: ns };
+  const results: Record<string, unknown> = { nsPerNormal: ns, nsPerNormalJs: nsJs };
   for (const n of SIZES) {
     const large = n > 10000;
     const count = large ? (opts.quick ? 3 : 8) : attempts.length;
