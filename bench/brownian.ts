@@ -84,7 +84,7 @@ export async function runBrownianBench(opts: BenchOptions): Promise<unknown> {
     `CounterRNG.fillNormal, Philox4x32-10 + Box–Muller: ${fmt(ns, 1)} ns per normal with the WebAssembly rounds` +
       `${new CounterRNG(0).usesWasm ? '' : ' (unavailable: JavaScript used)'}, ${fmt(nsJs, 1)} with the JavaScript rounds (best of 2^14-normal fills)`,
   );
-  const { attempts, accepted } = adaptiveSchedule(0, 1, 0.01, 7);
+  const { attempts, accepted } = adaptiveSchedule(0, 1, 0.01, 5);
   const rejected = accepted.filter((ok) => !ok).length;
   console.log(`schedule: ${attempts.length} attempted steps, ${rejected} rejected (${fmt((100 * rejected) / attempts.length, 0)}%)`);
   const rows: string[][] = [];

@@ -30,7 +30,9 @@
  *
  * ## Structure, tolerance and cost
  * Node (d, k) covers [t0 + k·L/2^d, t0 + (k+1)·L/2^d], L = t1 − t0, and is split at its midpoint with normals
- * drawn from the counter-based stream (seed, d, k). Bisection stops at depth D, the first with L/2^D ≤ tol. A
+ * drawn from the counter-based stream (seed, d, k); element i uses normals 2i and 2i + 1 of each stream, so its
+ * path depends on the seed, its index and time, not on the state's size. Node values are float64 (2·size
+ * float64 = 16·size bytes a node; `BrownianInterval` stores float32 and holds far fewer nodes). Bisection stops at depth D, the first with L/2^D ≤ tol. A
  * query point inside a leaf gets the exact conditional sample at that point given the leaf's (ΔW, J), driven by
  * the leaf's own stream: W is a deterministic function of t, exact in law on the dyadic grid of spacing L/2^D
  * and for any single point, while two points in the same leaf share the leaf's normals (their joint law is
