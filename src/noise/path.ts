@@ -34,6 +34,25 @@ export interface BrownianPath {
   incrementInto(s: number, u: number, dW: Float64Array, H: Float64Array): void;
 }
 
+/**
+ * Whether `x` implements {@link BrownianPath} (for checking an option that takes any path): numbers t0 < t1, an
+ * integer seed, shape and size, and the two query methods.
+ */
+export function isBrownianPath(x: unknown): x is BrownianPath {
+  if (x === null || typeof x !== 'object') return false;
+  const p = x as Partial<Record<keyof BrownianPath, unknown>>;
+  return (
+    isValidSeed(p.seed) &&
+    typeof p.t0 === 'number' &&
+    typeof p.t1 === 'number' &&
+    p.t0 < p.t1 &&
+    Array.isArray(p.shape) &&
+    typeof p.size === 'number' &&
+    typeof p.increment === 'function' &&
+    typeof p.incrementInto === 'function'
+  );
+}
+
 /** The options every Brownian path takes. */
 export interface BrownianPathOptions {
   /** Integer in [0, 2^53 − 1]; the whole path is a deterministic function of it. */
