@@ -11,6 +11,7 @@
  */
 import { InvalidArgumentError } from '../errors';
 import { WASM_MAX_BLOCKS, WasmPhilox, wasmPhilox } from './philox_wasm';
+import { ZIGGURAT_LIMIT, ZIGGURAT_WIDTH, zigguratSlow } from './ziggurat';
 
 /** Philox4x32 round multipliers and Weyl key increments (Salmon et al. 2011). */
 const M0 = 0xd2511f53;
@@ -23,42 +24,13 @@ const W0 = 0x9e3779b9;
 const W1 = 0xbb67ae85;
 const ROUNDS = 10;
 const TWO32 = 4294967296;
-/** 2^-32: an unsigned 32-bit word times this lies in [0, 1). */
-const TWO_NEG32 = 2.3283064365386963e-10;
-/** (π/2)·2^-30: a 30-bit word times this is an angle in [0, π/2). */
-const HALF_PI_NEG30 = Math.PI / 2 / 1073741824;
-const QUARTER_PI = Math.PI / 4;
-const SQRT_HALF = Math.SQRT1_2;
-/** cos and sin of quadrant·π/2. */
-const QUADRANT_COS = new Float64Array([1, 0, -1, 0]);
-const QUADRANT_SIN = new Float64Array([0, 1, 0, -1]);
-/**
- * Taylor coefficients of sin and cos at 0: on [−π/4, π/4] the truncation error is below (π/4)^17/17! ≈ 5e-17,
- * so the pair costs a few multiply-adds instead of two library calls.
- */
-const S3 = -1 / 6;
-const S5 = 1 / 120;
-const S7 = -1 / 5040;
-const S9 = 1 / 362880;
-const S11 = -1 / 39916800;
-const S13 = 1 / 6227020800;
-const S15 = -1 / 1307674368000;
-const C2 = -1 / 2;
-const C4 = 1 / 24;
-const C6 = -1 / 720;
-const C8 = 1 / 40320;
-const C10 = -1 / 3628800;
-const C12 = 1 / 479001600;
-const C14 = -1 / 87178291200;
-const C16 = 1 / 20922789888000;
 /** 2^-53: a 53-bit integer times this lies in [0, 1). */
 const TWO_NEG53 = 1.1102230246251565e-16;
 
 // Module-level aliases: Jest (and other vm sandboxes) make each global lookup such as `Math.imul` slow.
 const imul = Math.imul;
-const log = Math.log;
-const sqrt = Math.sqrt;
 const floor = Math.floor;
+const abs = Math.abs;
 
 /** Largest accepted seed: seeds are integers in [0, 2^53 − 1], split into the two 32-bit Philox key words. */
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
@@ -131,26 +103,36 @@ export function philox4x32(counter: readonly [number, number, number, number], k
   return [out[0] >>> 0, out[1] >>> 0, out[2] >>> 0, out[3] >>> 0];
 }
 
-/**
- * Box–Muller: the two normals of the 32-bit words (x0, x1) into z[k], z[k + 1]: u = (x0 + 1/2)·2^-32,
- * θ = 2π·x1·2^-32, (√(−2 ln u)·cos θ, √(−2 ln u)·sin θ), with cos and sin from the quadrant (top 2 bits of x1)
- * and Taylor polynomials around π/4 inside it.
- */
-function boxMuller(x0: number, x1: number, z: Float64Array, k: number): void {
-  const r = sqrt(-2 * log(((x0 >>> 0) + 0.5) * TWO_NEG32));
-  const a = x1 >>> 0;
-  const quadrant = a >>> 30;
-  const phi = (a & 0x3fffffff) * HALF_PI_NEG30 - QUARTER_PI;
-  const phi2 = phi * phi;
-  const sn = phi * (1 + phi2 * (S3 + phi2 * (S5 + phi2 * (S7 + phi2 * (S9 + phi2 * (S11 + phi2 * (S13 + phi2 * S15)))))));
-  const cs = 1 + phi2 * (C2 + phi2 * (C4 + phi2 * (C6 + phi2 * (C8 + phi2 * (C10 + phi2 * (C12 + phi2 * (C14 + phi2 * C16)))))));
-  // (cos, sin) of φ + π/4, then rotated by the quadrant's multiple of π/2
-  const c0 = (cs - sn) * SQRT_HALF;
-  const s0 = (cs + sn) * SQRT_HALF;
-  const cq = QUADRANT_COS[quadrant];
-  const sq = QUADRANT_SIN[quadrant];
-  z[k] = r * (cq * c0 - sq * s0);
-  z[k + 1] = r * (sq * c0 + cq * s0);
+/** The words of one normal's fallback stream (see `CounterRNG.fillNormal`), computed by the JavaScript rounds. */
+class FallbackWords {
+  private readonly words = new Int32Array(4);
+  private k = 0;
+  private s0 = 0;
+  private s1 = 0;
+  private s2 = 0;
+  private block = 0;
+  private used = 4;
+
+  constructor(private readonly keys: Int32Array) {}
+
+  /** Restarts at the first word of normal k's fallback stream under `stream` and returns the word source. */
+  start(k: number, s0: number, s1: number, s2: number): () => number {
+    this.k = k;
+    this.s0 = s0 ^ 0x80000000;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.block = 0;
+    this.used = 4;
+    return this.next;
+  }
+
+  readonly next = (): number => {
+    if (this.used === 4) {
+      philoxBlock(this.k, this.s0, this.s1, this.s2 ^ (this.block++ << 16), this.keys, this.words);
+      this.used = 0;
+    }
+    return this.words[this.used++];
+  };
 }
 
 /**
@@ -166,7 +148,7 @@ export class CounterRNG {
   private readonly wasm: WasmPhilox | null;
   /** Output words of the JavaScript rounds (the WebAssembly module writes to its own memory). */
   private readonly jsWords: Int32Array | null;
-  private readonly normals = new Float64Array(4);
+  private readonly fallback: FallbackWords;
 
   /**
    * `seed`: an integer in [0, 2^53 − 1] ({@link isValidSeed}); anything else throws `InvalidArgumentError`.
@@ -186,6 +168,7 @@ export class CounterRNG {
     this.keys = roundKeys(this.k0, this.k1);
     this.wasm = engine === 'auto' ? wasmPhilox() : null;
     this.jsWords = this.wasm === null ? new Int32Array(4 * WASM_MAX_BLOCKS) : null;
+    this.fallback = new FallbackWords(this.keys);
   }
 
   /** Whether the Philox rounds run in WebAssembly. */
@@ -208,15 +191,12 @@ export class CounterRNG {
   }
 
   /**
-   * Fills `out` with independent standard normals from the stream `stream` by the Box–Muller transform, four
-   * normals per Philox block: the block with counter (b, stream) gives out[4b .. 4b + 3], the words (x0, x1)
-   * one pair and (x2, x3) the other, each as u = (x0 + 1/2)·2^-32 ∈ (0, 1), θ = 2π·x1·2^-32 and
-   * (√(−2 ln u)·cos θ, √(−2 ln u)·sin θ). So out[k] depends only on (seed, stream, k): not on out.length nor
-   * on what was drawn before, and a caller that gives element i the pair out[2i], out[2i + 1] gets normals that
-   * depend on the element's index, not on how many elements there are. With 32-bit u no radius beyond
-   * √(2·33·ln 2) ≈ 6.76 is drawn (probability 2^-33 ≈ 1.2e-10 per pair), so no normal exceeds 6.76 in magnitude;
-   * θ has 2^32 levels. No rejection: one block, one log, one square root and a polynomial sine/cosine pair per two
-   * normals (about 0.9× the time of the polar method it replaces; Philox is most of the cost).
+   * Fills `out` with independent standard normals from the stream `stream` by the ziggurat method
+   * (ziggurat.ts), one normal per 32-bit word: the block with counter (b, stream) gives out[4b .. 4b + 3]. The
+   * 1.5% of words that the fast path refuses continue with words of their own fallback stream, Philox blocks
+   * (k, stream[0] ⊕ 2^31, stream[1], stream[2] ⊕ j·2^16) for normal k, j = 0, 1, …. So out[k] depends only on
+   * (seed, stream, k): not on out.length nor on what was drawn before, and a caller that gives element i the
+   * normals 2i and 2i + 1 gets draws that depend on the element's index, not on how many elements there are.
    */
   fillNormal(out: Float64Array, stream: StreamKey): void {
     this.fillNormalRange(out, 0, out.length, stream);
@@ -230,23 +210,20 @@ export class CounterRNG {
     const s0 = stream[0] | 0;
     const s1 = stream[1] | 0;
     const s2 = stream[2] | 0;
-    const n = to - from;
-    const z = this.normals;
+    const limit = ZIGGURAT_LIMIT;
+    const width = ZIGGURAT_WIDTH;
     const last = (to + 3) >> 2;
     for (let first = from >> 2; first < last; first += WASM_MAX_BLOCKS) {
       const count = Math.min(WASM_MAX_BLOCKS, last - first);
       const x = this.blocks(first, count, s0, s1, s2);
-      for (let k = 0; k < count; k++) {
-        // Two Box–Muller pairs per block; only the indices in [from, to) are written.
-        const base = 4 * (first + k) - from;
-        if (base >= 0 && base + 4 <= n) {
-          boxMuller(x[4 * k], x[4 * k + 1], out, base);
-          boxMuller(x[4 * k + 2], x[4 * k + 3], out, base + 2);
-        } else {
-          boxMuller(x[4 * k], x[4 * k + 1], z, 0);
-          boxMuller(x[4 * k + 2], x[4 * k + 3], z, 2);
-          for (let q = 0; q < 4; q++) if (base + q >= 0 && base + q < n) out[base + q] = z[q];
-        }
+      const k0 = Math.max(from, 4 * first);
+      const k1 = Math.min(to, 4 * (first + count));
+      const shift = 4 * first;
+      for (let k = k0; k < k1; k++) {
+        const word = x[k - shift];
+        const iz = word & 255;
+        const hz = word >> 8;
+        out[k - from] = abs(hz) < limit[iz] ? hz * width[iz] : zigguratSlow(word, this.fallback.start(k, s0, s1, s2));
       }
     }
   }

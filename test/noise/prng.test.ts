@@ -56,6 +56,19 @@ describe('CounterRNG', () => {
     expect(ks).toBeLessThan(1.95 / Math.sqrt(n));
   });
 
+  it('draws the tails of the normal law: P(|Z| > 2), P(|Z| > 3) and P(|Z| > 3.654) (the ziggurat tail) within 4.5 standard errors', () => {
+    const z = new Float64Array(n);
+    new CounterRNG(4321).fillNormal(z, [8, 0, 0]);
+    for (const [c, p] of [
+      [2, 0.04550026389635842],
+      [3, 0.0026997960632601866],
+      [3.6541528853610088, 0.0002580324876539013],
+    ]) {
+      const count = z.reduce((a, x) => a + (Math.abs(x) > c ? 1 : 0), 0);
+      expect(Math.abs(count / n - p)).toBeLessThan(4.5 * Math.sqrt((p * (1 - p)) / n));
+    }
+  });
+
   it('draws uniforms in [0, 1) with mean 1/2 and variance 1/12', () => {
     const u = new Float64Array(n);
     new CounterRNG(99).fillUniform(u, [1, 2, 3]);
