@@ -1,5 +1,5 @@
 /**
- * Brownian paths on the host: the cost of a standard normal (Philox4x32-10 + Box–Muller), and the virtual
+ * Brownian paths on the host: the cost of a standard normal (Philox4x32-10 + ziggurat), and the virtual
  * Brownian tree against the sequential sampler (`BrownianInterval`) on the queries of a simulated adaptive solve
  * (steps near 0.01 of the span, about 10% of attempts rejected and retried at half the step): normals drawn per
  * state element per attempted step, µs per query at n = 128 and n = 163,840 (the MNIST NSDE's 512 × 32 state ×
@@ -81,7 +81,7 @@ export async function runBrownianBench(opts: BenchOptions): Promise<unknown> {
   const ns = nsPerNormal(reps, 'auto');
   const nsJs = nsPerNormal(reps, 'js');
   console.log(
-    `CounterRNG.fillNormal, Philox4x32-10 + Box–Muller: ${fmt(ns, 1)} ns per normal with the WebAssembly rounds` +
+    `CounterRNG.fillNormal, Philox4x32-10 + ziggurat: ${fmt(ns, 1)} ns per normal with the WebAssembly rounds` +
       `${new CounterRNG(0).usesWasm ? '' : ' (unavailable: JavaScript used)'}, ${fmt(nsJs, 1)} with the JavaScript rounds (best of 2^14-normal fills)`,
   );
   const { attempts, accepted } = adaptiveSchedule(0, 1, 0.01, 5);
