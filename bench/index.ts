@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { runAdjointBench } from './adjoint';
+import { runBrownianBench } from './brownian';
 import { runSdeBench } from './sde';
 import { runMlpGridBench } from './mlp_grid';
 import { runMnistBatchBench } from './mnist_batch';
@@ -27,6 +28,7 @@ const SECTIONS: Section[] = [
   { name: 'mnist-batch', run: runMnistBatchBench },
   { name: 'ode-wp', run: runOdeWpBench },
   { name: 'sde', run: runSdeBench },
+  { name: 'brownian', run: runBrownianBench },
 ];
 
 async function main(): Promise<void> {

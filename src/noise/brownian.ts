@@ -30,7 +30,9 @@
  *
  * ## Structure, tolerance and cost
  * Node (d, k) covers [t0 + k·L/2^d, t0 + (k+1)·L/2^d], L = t1 − t0, and is split at its midpoint with normals
- * drawn from the counter-based stream (seed, d, k). Bisection stops at depth D, the first with L/2^D ≤ tol. A
+ * drawn from the counter-based stream (seed, d, k); element i uses normals 2i and 2i + 1 of each stream, so its
+ * path depends on the seed, its index and time, not on the state's size. Node values are float64 (2·size
+ * float64 = 16·size bytes a node; `BrownianInterval` stores float32 and holds far fewer nodes). Bisection stops at depth D, the first with L/2^D ≤ tol. A
  * query point inside a leaf gets the exact conditional sample at that point given the leaf's (ΔW, J), driven by
  * the leaf's own stream: W is a deterministic function of t, exact in law on the dyadic grid of spacing L/2^D
  * and for any single point, while two points in the same leaf share the leaf's normals (their joint law is
@@ -41,24 +43,15 @@
  * exact statistics for smaller steps, more levels per query.
  */
 import { InvalidArgumentError } from '../errors';
-import { CounterRNG, isValidSeed, MAX_SEED, StreamKey } from './prng';
+import { bridgeCoefficients, BridgeCoefficients, bridgeLeft, bridgeSplit, chen, drawInterval, levyArea } from './bridge';
+import { BrownianIncrement, BrownianPath, BrownianPathOptions, checkPathOptions, checkQuery, newIncrement, shapeSize } from './path';
+import { LruCache } from './lru';
+import { CounterRNG, StreamKey } from './prng';
 
-/** W(u) − W(s) and the space-time Lévy area H over [s, u], per element of the state. */
-export interface BrownianIncrement {
-  readonly dW: Float64Array;
-  readonly H: Float64Array;
-}
+export type { BrownianIncrement } from './path';
 
-/** Options of {@link BrownianTree}. */
-export interface BrownianTreeOptions {
-  /** Integer in [0, 2^53 − 1]; the whole path is a deterministic function of it. */
-  seed: number;
-  /** Start of the time interval. */
-  t0: number;
-  /** End of the time interval; must exceed t0. */
-  t1: number;
-  /** Shape of the state; each element is an independent Wiener process ([] is a single one). */
-  shape: number[];
+/** Options of {@link BrownianTree}: seed, t0, t1 and shape ({@link BrownianPathOptions}), plus: */
+export interface BrownianTreeOptions extends BrownianPathOptions {
   /** Leaf length bound: bisect until intervals are ≤ tol. Default (t1 − t0)·2^-20 ≈ 9.5e-7·(t1 − t0). */
   tol?: number;
   /** Most tree nodes kept in the LRU cache (each holds 2·size float64). Default 4·(depth + 1). */
@@ -71,10 +64,9 @@ export const DEFAULT_TOL_FRACTION = 2 ** -20;
 export const MAX_TREE_DEPTH = 48;
 
 const OPTION_KEYS: readonly (keyof BrownianTreeOptions)[] = ['seed', 't0', 't1', 'shape', 'tol', 'cacheSize'];
-const KNOWN_KEYS: ReadonlySet<string> = new Set(OPTION_KEYS);
-const TWO32 = 4294967296;
 /** Stream of the root's own (ΔW, J) draw; split streams use word 0 = depth ≤ 48. */
 const ROOT_STREAM: StreamKey = [0xffffffff, 0, 0];
+const TWO32 = 4294967296;
 
 /** Per-element (ΔW, J) of one interval. */
 interface NodeValues {
@@ -82,95 +74,12 @@ interface NodeValues {
   readonly j: Float64Array;
 }
 
-/** Coefficients of the conditional law of the left part of an interval of length h split at fraction r. */
-interface BridgeCoefficients {
-  /** Mean: ΔW_left = mww·ΔW + mwj·J, J_left = mjw·ΔW + mjj·J. */
-  mww: number;
-  mwj: number;
-  mjw: number;
-  mjj: number;
-  /** Noise: ΔW_left += lw·Z1, J_left += ljw·Z1 + ljj·Z2. */
-  lw: number;
-  ljw: number;
-  ljj: number;
-}
-
-/** The bridge-with-Lévy-area coefficients (see the module comment), scaled to an interval of length h. */
-function bridgeCoefficients(r: number, h: number): BridgeCoefficients {
-  const q = 1 - r;
-  const c = 1 - 3 * r * q;
-  const s00 = r * q * c;
-  const s01 = (r * r * q * q * (q - r)) / 2;
-  const l00 = Math.sqrt(s00);
-  const l10 = l00 > 0 ? s01 / l00 : 0;
-  const l11 = Math.sqrt((r * r * r * q * q * q) / (12 * c));
-  const sh = Math.sqrt(h);
-  const h32 = h * sh;
-  return {
-    mww: r * (3 * r - 2),
-    mwj: (6 * r * q) / h,
-    mjw: -r * r * q * h,
-    mjj: r * r * (3 - 2 * r),
-    lw: l00 * sh,
-    ljw: l10 * h32,
-    ljj: l11 * h32,
-  };
-}
-
-/** A bounded least-recently-used map from node id to values. */
-class NodeCache<V> {
-  private readonly map = new Map<number, V>();
-  constructor(private readonly capacity: number) {}
-
-  get(id: number): V | undefined {
-    const v = this.map.get(id);
-    if (v !== undefined) {
-      this.map.delete(id);
-      this.map.set(id, v);
-    }
-    return v;
-  }
-
-  set(id: number, v: V): void {
-    this.map.delete(id);
-    this.map.set(id, v);
-    while (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as number);
-  }
-}
-
-function checkOptions(opts: BrownianTreeOptions): void {
-  if (opts === null || typeof opts !== 'object') {
-    throw new InvalidArgumentError(`BrownianTree options must be an object { seed, t0, t1, shape }, got ${String(opts)}.`);
-  }
-  for (const key of Object.keys(opts)) {
-    if (!KNOWN_KEYS.has(key)) {
-      throw new InvalidArgumentError(`Unknown BrownianTree option '${key}'. Valid options: ${OPTION_KEYS.join(', ')}.`);
-    }
-  }
-  if (!isValidSeed(opts.seed)) {
-    throw new InvalidArgumentError(`Option 'seed' must be an integer in [0, ${MAX_SEED}] (e.g. 0 or 42), got ${String(opts.seed)}.`);
-  }
-  for (const name of ['t0', 't1'] as const) {
-    const v = opts[name];
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new InvalidArgumentError(`Option '${name}' must be a finite number, got ${String(v)}.`);
-    }
-  }
-  if (!(opts.t1 > opts.t0)) {
-    throw new InvalidArgumentError(`Option 't1' (${opts.t1}) must exceed 't0' (${opts.t0}); for a reversed time span pass the smaller time as t0.`);
-  }
-  const shape: unknown = opts.shape;
-  if (!Array.isArray(shape) || !shape.every((x) => Number.isInteger(x) && x > 0)) {
-    throw new InvalidArgumentError(`Option 'shape' must be an array of positive integers such as [64, 32] ([] for one process), got ${JSON.stringify(shape)}.`);
-  }
-}
-
 /**
  * A Brownian motion on [t0, t1] for a state of `shape`, with space-time Lévy area, as a virtual Brownian tree:
  * every query is a deterministic function of the seed and the query, consistent with all other queries. See the
  * module comment for the construction, the formulas and the tolerance trade-off.
  */
-export class BrownianTree {
+export class BrownianTree implements BrownianPath {
   readonly t0: number;
   readonly t1: number;
   readonly shape: number[];
@@ -187,8 +96,8 @@ export class BrownianTree {
   private readonly span: number;
   private readonly rng: CounterRNG;
   private readonly root: NodeValues;
-  private readonly nodes: NodeCache<NodeValues>;
-  private readonly leafNoise: NodeCache<Float64Array>;
+  private readonly nodes: LruCache<number, NodeValues>;
+  private readonly leafNoise: LruCache<number, Float64Array>;
   private readonly midpoint: BridgeCoefficients[] = [];
   private readonly noise: Float64Array;
   /** Scratch: [s, m] (suffix accumulator), [m, u] (prefix accumulator) and one point sample inside a leaf. */
@@ -199,15 +108,16 @@ export class BrownianTree {
   private readonly pointW: Float64Array;
   private readonly pointJ: Float64Array;
   private splits = 0;
+  private normals = 0;
 
   constructor(opts: BrownianTreeOptions) {
-    checkOptions(opts);
+    checkPathOptions('BrownianTree', opts, OPTION_KEYS);
     this.t0 = opts.t0;
     this.t1 = opts.t1;
     this.span = opts.t1 - opts.t0;
     this.seed = opts.seed;
     this.shape = opts.shape.slice();
-    this.size = this.shape.reduce((a, b) => a * b, 1);
+    this.size = shapeSize(this.shape);
     const minTol = this.span * 2 ** -MAX_TREE_DEPTH;
     const tol = opts.tol ?? this.span * DEFAULT_TOL_FRACTION;
     if (typeof tol !== 'number' || !Number.isFinite(tol) || tol < minTol) {
@@ -229,8 +139,8 @@ export class BrownianTree {
 
     const n = this.size;
     this.rng = new CounterRNG(this.seed);
-    this.nodes = new NodeCache<NodeValues>(cacheSize);
-    this.leafNoise = new NodeCache<Float64Array>(4);
+    this.nodes = new LruCache<number, NodeValues>(cacheSize);
+    this.leafNoise = new LruCache<number, Float64Array>(4);
     this.noise = new Float64Array(2 * n);
     this.leftW = new Float64Array(n);
     this.leftJ = new Float64Array(n);
@@ -239,17 +149,10 @@ export class BrownianTree {
     this.pointW = new Float64Array(n);
     this.pointJ = new Float64Array(n);
 
-    // Root: (ΔW, J) over [t0, t1] ~ N(0, Q(L)): ΔW = √L·Z1, J = L^{3/2}·(Z1/2 + Z2/√12).
+    // Root: (ΔW, J) over [t0, t1] ~ N(0, Q(L)).
     this.root = { w: new Float64Array(n), j: new Float64Array(n) };
-    this.rng.fillNormal(this.noise, ROOT_STREAM);
-    const sl = Math.sqrt(this.span);
-    const l32 = this.span * sl;
-    for (let i = 0; i < n; i++) {
-      const z1 = this.noise[i];
-      const z2 = this.noise[n + i];
-      this.root.w[i] = sl * z1;
-      this.root.j[i] = l32 * (0.5 * z1 + z2 / Math.sqrt(12));
-    }
+    this.draw(this.noise, ROOT_STREAM);
+    drawInterval(this.span, this.noise, this.root.w, this.root.j);
   }
 
   /** Node splits performed so far (each cost 2·size normals): a measure of work, for tuning tol and cacheSize. */
@@ -257,20 +160,25 @@ export class BrownianTree {
     return this.splits;
   }
 
+  /** Standard normals drawn so far: 2·size for the root, for each split and for each leaf whose inside was queried. */
+  get normalsDrawn(): number {
+    return this.normals;
+  }
+
+  /** Fills z with the normals of `stream`: element i gets z[2i], z[2i + 1], whatever the size. */
+  private draw(z: Float64Array, stream: StreamKey): void {
+    this.rng.fillNormal(z, stream);
+    this.normals += z.length;
+  }
+
   /** W(u) − W(s) and the space-time Lévy area over [s, u], t0 ≤ s < u ≤ t1. */
   increment(s: number, u: number): BrownianIncrement {
-    const dW = new Float64Array(this.size);
-    const H = new Float64Array(this.size);
-    this.incrementInto(s, u, dW, H);
-    return { dW, H };
+    return newIncrement(this, s, u);
   }
 
   /** As {@link increment}, writing into caller-owned arrays of length `size` (no allocation per query). */
   incrementInto(s: number, u: number, dW: Float64Array, H: Float64Array): void {
-    this.checkQuery(s, u);
-    if (!(dW instanceof Float64Array) || !(H instanceof Float64Array) || dW.length !== this.size || H.length !== this.size) {
-      throw new InvalidArgumentError(`incrementInto needs two Float64Arrays of length ${this.size} (the tree's size).`);
-    }
+    checkQuery(this, 'tree', s, u, dW, H);
     const n = this.size;
     // Descend while [s, u] lies inside one child.
     let d = 0;
@@ -306,26 +214,8 @@ export class BrownianTree {
     const [left, right] = this.children(d, k, vals);
     this.suffix(d + 1, 2 * k, left, s, this.leftW, this.leftJ);
     this.prefix(d + 1, 2 * k + 1, right, u, this.rightW, this.rightJ);
-    const tail = u - m;
-    for (let i = 0; i < n; i++) {
-      const w1 = this.leftW[i];
-      const w = w1 + this.rightW[i];
-      const j = this.leftJ[i] + this.rightJ[i] + tail * w1;
-      dW[i] = w;
-      H[i] = j / h - 0.5 * w;
-    }
-  }
-
-  private checkQuery(s: number, u: number): void {
-    if (typeof s !== 'number' || typeof u !== 'number' || !Number.isFinite(s) || !Number.isFinite(u)) {
-      throw new InvalidArgumentError(`increment(s, u) needs finite numbers, got s=${String(s)}, u=${String(u)}.`);
-    }
-    if (!(s < u)) {
-      throw new InvalidArgumentError(`increment(s, u) needs s < u, got s=${s}, u=${u}; for a backward step query increment(u, s) and negate dW and H.`);
-    }
-    if (s < this.t0 || u > this.t1) {
-      throw new InvalidArgumentError(`increment(${s}, ${u}) lies outside the tree's span [${this.t0}, ${this.t1}]; build the tree with t0 ≤ s and u ≤ t1.`);
-    }
+    chen(this.leftW, this.leftJ, this.rightW, this.rightJ, u - m, this.leftW, this.leftJ);
+    levyArea(this.leftW, this.leftJ, h, dW, H);
   }
 
   /** Nominal length (t1 − t0)·2^-d of a node at depth d. */
@@ -350,28 +240,13 @@ export class BrownianTree {
     const cachedRight = this.nodes.get(idLeft + 1);
     if (cachedLeft !== undefined && cachedRight !== undefined) return [cachedLeft, cachedRight];
     const n = this.size;
-    const z = this.noise;
-    this.rng.fillNormal(z, this.stream(d, k));
+    this.draw(this.noise, this.stream(d, k));
     this.splits++;
-    const { mww, mwj, mjw, mjj, lw, ljw, ljj } = this.midpoint[d];
-    const half = 0.5 * this.nodeLength(d);
     const lW = new Float64Array(n);
     const lJ = new Float64Array(n);
     const rW = new Float64Array(n);
     const rJ = new Float64Array(n);
-    const w = vals.w;
-    const j = vals.j;
-    for (let i = 0; i < n; i++) {
-      const wi = w[i];
-      const ji = j[i];
-      const z1 = z[i];
-      const wl = mww * wi + mwj * ji + lw * z1;
-      const jl = mjw * wi + mjj * ji + ljw * z1 + ljj * z[n + i];
-      lW[i] = wl;
-      lJ[i] = jl;
-      rW[i] = wi - wl;
-      rJ[i] = ji - jl - half * wl;
-    }
+    bridgeSplit(this.midpoint[d], 0.5 * this.nodeLength(d), vals.w, vals.j, this.noise, lW, lJ, rW, rJ);
     const left: NodeValues = { w: lW, j: lJ };
     const right: NodeValues = { w: rW, j: rJ };
     this.nodes.set(idLeft, left);
@@ -381,27 +256,17 @@ export class BrownianTree {
 
   /** (ΔW, J) over [a, t] for t inside leaf (d, k) = [a, b]: the exact conditional sample given the leaf's values. */
   private leafPoint(d: number, k: number, vals: NodeValues, t: number, outW: Float64Array, outJ: Float64Array): void {
-    const n = this.size;
     const a = this.nodeTime(d, k);
     const h = this.nodeLength(d);
     const r = Math.min(1, Math.max(0, (t - a) / h));
     const id = 2 ** d + k;
     let z = this.leafNoise.get(id);
     if (z === undefined) {
-      z = new Float64Array(2 * n);
-      this.rng.fillNormal(z, this.stream(d, k));
+      z = new Float64Array(2 * this.size);
+      this.draw(z, this.stream(d, k));
       this.leafNoise.set(id, z);
     }
-    const { mww, mwj, mjw, mjj, lw, ljw, ljj } = bridgeCoefficients(r, h);
-    const w = vals.w;
-    const j = vals.j;
-    for (let i = 0; i < n; i++) {
-      const wi = w[i];
-      const ji = j[i];
-      const z1 = z[i];
-      outW[i] = mww * wi + mwj * ji + lw * z1;
-      outJ[i] = mjw * wi + mjj * ji + ljw * z1 + ljj * z[n + i];
-    }
+    bridgeLeft(bridgeCoefficients(r, h), vals.w, vals.j, z, outW, outJ);
   }
 
   /** (ΔW, J) over [s, b] where node (d, k) = [a, b] contains s. */
@@ -482,7 +347,7 @@ export class BrownianTree {
       accW.set(xw);
       accJ.set(xj);
     } else {
-      this.chen(xw, xj, accW, accJ, accLen, accW, accJ);
+      chen(xw, xj, accW, accJ, accLen, accW, accJ);
     }
   }
 
@@ -492,19 +357,7 @@ export class BrownianTree {
       accW.set(yw);
       accJ.set(yj);
     } else {
-      this.chen(accW, accJ, yw, yj, len, accW, accJ);
-    }
-  }
-
-  /**
-   * out ← A ⊕ B for A followed by B (B of length `bLen`): W = W_A + W_B, J = J_A + J_B + bLen·W_A
-   * (Chen's relation for the time integral). `out` may alias A or B.
-   */
-  private chen(aw: Float64Array, aj: Float64Array, bw: Float64Array, bj: Float64Array, bLen: number, outW: Float64Array, outJ: Float64Array): void {
-    for (let i = 0; i < this.size; i++) {
-      const jSum = aj[i] + bj[i] + bLen * aw[i];
-      outW[i] = aw[i] + bw[i];
-      outJ[i] = jSum;
+      chen(accW, accJ, yw, yj, len, accW, accJ);
     }
   }
 }

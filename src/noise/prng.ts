@@ -10,6 +10,8 @@
  * give statistically independent outputs.
  */
 import { InvalidArgumentError } from '../errors';
+import { WASM_MAX_BLOCKS, WasmPhilox, wasmPhilox } from './philox_wasm';
+import { ZIGGURAT_LIMIT, ZIGGURAT_WIDTH, zigguratSlow } from './ziggurat';
 
 /** Philox4x32 round multipliers and Weyl key increments (Salmon et al. 2011). */
 const M0 = 0xd2511f53;
@@ -22,19 +24,19 @@ const W0 = 0x9e3779b9;
 const W1 = 0xbb67ae85;
 const ROUNDS = 10;
 const TWO32 = 4294967296;
-/** 2^-31: a signed 32-bit word times this lies in [−1, 1). */
-const TWO_NEG31 = 4.656612873077393e-10;
 /** 2^-53: a 53-bit integer times this lies in [0, 1). */
 const TWO_NEG53 = 1.1102230246251565e-16;
 
 // Module-level aliases: Jest (and other vm sandboxes) make each global lookup such as `Math.imul` slow.
 const imul = Math.imul;
-const log = Math.log;
-const sqrt = Math.sqrt;
 const floor = Math.floor;
+const abs = Math.abs;
 
 /** Largest accepted seed: seeds are integers in [0, 2^53 − 1], split into the two 32-bit Philox key words. */
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
+
+/** Where {@link CounterRNG} runs the Philox rounds: 'auto' (WebAssembly when available) or 'js'. */
+export type PhiloxEngine = 'auto' | 'js';
 
 /**
  * Three 32-bit words that name one random stream under a seed (the fourth counter word is the block index inside
@@ -74,7 +76,7 @@ function roundKeys(k0: number, k1: number): Int32Array {
 }
 
 /** Ten Philox rounds on the counter (c0, c1, c2, c3); the four output words (int32 bit patterns) go to `out`. */
-function philoxBlock(c0: number, c1: number, c2: number, c3: number, keys: Int32Array, out: Int32Array): void {
+function philoxBlock(c0: number, c1: number, c2: number, c3: number, keys: Int32Array, out: Int32Array, at = 0): void {
   for (let i = 0; i < ROUNDS; i++) {
     const hi0 = mulhi(c0, M0_LO, M0_HI);
     const hi1 = mulhi(c2, M1_LO, M1_HI);
@@ -85,10 +87,10 @@ function philoxBlock(c0: number, c1: number, c2: number, c3: number, keys: Int32
     c2 = hi0 ^ c3 ^ keys[2 * i + 1];
     c3 = lo0;
   }
-  out[0] = c0;
-  out[1] = c1;
-  out[2] = c2;
-  out[3] = c3;
+  out[at] = c0;
+  out[at + 1] = c1;
+  out[at + 2] = c2;
+  out[at + 3] = c3;
 }
 
 /**
@@ -101,6 +103,38 @@ export function philox4x32(counter: readonly [number, number, number, number], k
   return [out[0] >>> 0, out[1] >>> 0, out[2] >>> 0, out[3] >>> 0];
 }
 
+/** The words of one normal's fallback stream (see `CounterRNG.fillNormal`), computed by the JavaScript rounds. */
+class FallbackWords {
+  private readonly words = new Int32Array(4);
+  private k = 0;
+  private s0 = 0;
+  private s1 = 0;
+  private s2 = 0;
+  private block = 0;
+  private used = 4;
+
+  constructor(private readonly keys: Int32Array) {}
+
+  /** Restarts at the first word of normal k's fallback stream under `stream` and returns the word source. */
+  start(k: number, s0: number, s1: number, s2: number): () => number {
+    this.k = k;
+    this.s0 = s0 ^ 0x80000000;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.block = 0;
+    this.used = 4;
+    return this.next;
+  }
+
+  readonly next = (): number => {
+    if (this.used === 4) {
+      philoxBlock(this.k, this.s0, this.s1, this.s2 ^ (this.block++ << 16), this.keys, this.words);
+      this.used = 0;
+    }
+    return this.words[this.used++];
+  };
+}
+
 /**
  * A generator bound to one seed: fills arrays with standard normals or uniforms from named streams. It has no
  * state beyond precomputed round keys, so the same (seed, stream) always yields the same numbers.
@@ -108,42 +142,88 @@ export function philox4x32(counter: readonly [number, number, number, number], k
 export class CounterRNG {
   /** The seed, an integer in [0, 2^53 − 1]. */
   readonly seed: number;
+  private readonly k0: number;
+  private readonly k1: number;
   private readonly keys: Int32Array;
-  private readonly block = new Int32Array(4);
+  private readonly wasm: WasmPhilox | null;
+  /** Output words of the JavaScript rounds (the WebAssembly module writes to its own memory). */
+  private readonly jsWords: Int32Array | null;
+  private readonly fallback: FallbackWords;
 
-  /** `seed`: an integer in [0, 2^53 − 1] ({@link isValidSeed}); anything else throws `InvalidArgumentError`. */
-  constructor(seed: number) {
+  /**
+   * `seed`: an integer in [0, 2^53 − 1] ({@link isValidSeed}); anything else throws `InvalidArgumentError`.
+   * `engine`: where the Philox rounds run, 'auto' (WebAssembly where the environment allows it, else JavaScript)
+   * or 'js'; both give the same bits.
+   */
+  constructor(seed: number, engine: PhiloxEngine = 'auto') {
     if (!isValidSeed(seed)) {
       throw new InvalidArgumentError(`Seed must be an integer in [0, 2^53 − 1] (e.g. 0, 42 or Date.now()), got ${String(seed)}.`);
     }
+    if (engine !== 'auto' && engine !== 'js') {
+      throw new InvalidArgumentError(`CounterRNG engine must be 'auto' or 'js', got ${String(engine)}.`);
+    }
     this.seed = seed;
-    this.keys = roundKeys((seed % TWO32) | 0, floor(seed / TWO32) | 0);
+    this.k0 = (seed % TWO32) | 0;
+    this.k1 = floor(seed / TWO32) | 0;
+    this.keys = roundKeys(this.k0, this.k1);
+    this.wasm = engine === 'auto' ? wasmPhilox() : null;
+    this.jsWords = this.wasm === null ? new Int32Array(4 * WASM_MAX_BLOCKS) : null;
+    this.fallback = new FallbackWords(this.keys);
+  }
+
+  /** Whether the Philox rounds run in WebAssembly. */
+  get usesWasm(): boolean {
+    return this.wasm !== null;
   }
 
   /**
-   * Fills `out` with independent standard normals from the stream `stream`, by Marsaglia's polar method. Blocks
-   * with counters (0, stream), (1, stream), … are consumed in order; each offers two candidate points with 32-bit
-   * coordinates in [−1, 1)², and every accepted point (probability π/4) yields the next two normals. out[i]
-   * therefore depends only on (seed, stream, i), not on out.length; about 0.32 blocks are used per normal.
+   * The blocks with counters (first + k, s0, s1, s2), k < count ≤ 4096: block k's words at 4k .. 4k + 3 of the
+   * returned array (valid until the next call on any CounterRNG).
+   */
+  private blocks(first: number, count: number, s0: number, s1: number, s2: number): Int32Array {
+    if (this.wasm !== null) {
+      this.wasm.philox(count, first, s0, s1, s2, this.k0, this.k1);
+      return this.wasm.words;
+    }
+    const words = this.jsWords!;
+    for (let k = 0; k < count; k++) philoxBlock(first + k, s0, s1, s2, this.keys, words, 4 * k);
+    return words;
+  }
+
+  /**
+   * Fills `out` with independent standard normals from the stream `stream` by the ziggurat method
+   * (ziggurat.ts), one normal per 32-bit word: the block with counter (b, stream) gives out[4b .. 4b + 3]. The
+   * 1.5% of words that the fast path refuses continue with words of their own fallback stream, Philox blocks
+   * (k, stream[0] ⊕ 2^31, stream[1], stream[2] ⊕ j·2^16) for normal k, j = 0, 1, …. So out[k] depends only on
+   * (seed, stream, k): not on out.length nor on what was drawn before, and a caller that gives element i the
+   * normals 2i and 2i + 1 gets draws that depend on the element's index, not on how many elements there are.
    */
   fillNormal(out: Float64Array, stream: StreamKey): void {
-    const x = this.block;
-    const keys = this.keys;
+    this.fillNormalRange(out, 0, out.length, stream);
+  }
+
+  /**
+   * As {@link fillNormal} for the indices [from, to) of the stream only: out[k − from] receives normal k of
+   * the stream, so a caller can draw the normals of some elements without drawing the others.
+   */
+  fillNormalRange(out: Float64Array, from: number, to: number, stream: StreamKey): void {
     const s0 = stream[0] | 0;
     const s1 = stream[1] | 0;
     const s2 = stream[2] | 0;
-    const n = out.length;
-    let i = 0;
-    for (let b = 0; i < n; b++) {
-      philoxBlock(b, s0, s1, s2, keys, x);
-      for (let k = 0; k < 4 && i < n; k += 2) {
-        const u = x[k] * TWO_NEG31;
-        const v = x[k + 1] * TWO_NEG31;
-        const q = u * u + v * v;
-        if (q >= 1 || q === 0) continue;
-        const f = sqrt((-2 * log(q)) / q);
-        out[i++] = u * f;
-        if (i < n) out[i++] = v * f;
+    const limit = ZIGGURAT_LIMIT;
+    const width = ZIGGURAT_WIDTH;
+    const last = (to + 3) >> 2;
+    for (let first = from >> 2; first < last; first += WASM_MAX_BLOCKS) {
+      const count = Math.min(WASM_MAX_BLOCKS, last - first);
+      const x = this.blocks(first, count, s0, s1, s2);
+      const k0 = Math.max(from, 4 * first);
+      const k1 = Math.min(to, 4 * (first + count));
+      const shift = 4 * first;
+      for (let k = k0; k < k1; k++) {
+        const word = x[k - shift];
+        const iz = word & 255;
+        const hz = word >> 8;
+        out[k - from] = abs(hz) < limit[iz] ? hz * width[iz] : zigguratSlow(word, this.fallback.start(k, s0, s1, s2));
       }
     }
   }
@@ -153,13 +233,16 @@ export class CounterRNG {
    * counter (p, stream) gives out[2p] and out[2p + 1].
    */
   fillUniform(out: Float64Array, stream: StreamKey): void {
-    const x = this.block;
-    const keys = this.keys;
     const n = out.length;
-    for (let p = 0, i = 0; i < n; p++, i += 2) {
-      philoxBlock(p, stream[0] | 0, stream[1] | 0, stream[2] | 0, keys, x);
-      out[i] = ((x[0] >>> 5) * 67108864 + (x[1] >>> 6)) * TWO_NEG53;
-      if (i + 1 < n) out[i + 1] = ((x[2] >>> 5) * 67108864 + (x[3] >>> 6)) * TWO_NEG53;
+    const blocks = (n + 1) >> 1;
+    for (let first = 0; first < blocks; first += WASM_MAX_BLOCKS) {
+      const count = Math.min(WASM_MAX_BLOCKS, blocks - first);
+      const x = this.blocks(first, count, stream[0] | 0, stream[1] | 0, stream[2] | 0);
+      for (let k = 0; k < count; k++) {
+        const i = 2 * (first + k);
+        out[i] = ((x[4 * k] >>> 5) * 67108864 + (x[4 * k + 1] >>> 6)) * TWO_NEG53;
+        if (i + 1 < n) out[i + 1] = ((x[4 * k + 2] >>> 5) * 67108864 + (x[4 * k + 3] >>> 6)) * TWO_NEG53;
+      }
     }
   }
 }

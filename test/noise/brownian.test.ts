@@ -8,58 +8,10 @@
  */
 import { BrownianTree, brownianTree, BrownianTreeOptions, DEFAULT_TOL_FRACTION } from '../../src/noise/brownian';
 import { InvalidArgumentError } from '../../src/solvers/core/errors';
+import { combineH, correlation, expectIncrementLaw, regress2, variance } from '../support/brownian_stats';
 
 const N = 20000;
 const K = 4.5;
-
-function mean(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i];
-  return s / a.length;
-}
-
-function variance(a: ArrayLike<number>): number {
-  const m = mean(a);
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - m) ** 2;
-  return s / a.length;
-}
-
-function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const ma = mean(a);
-  const mb = mean(b);
-  let c = 0;
-  for (let i = 0; i < a.length; i++) c += (a[i] - ma) * (b[i] - mb);
-  return c / a.length / Math.sqrt(variance(a) * variance(b));
-}
-
-/** Least squares y ≈ β1·x1 + β2·x2 (no intercept: all means are 0); returns β and the residual variance. */
-function regress2(y: Float64Array, x1: Float64Array, x2: Float64Array): { b1: number; b2: number; resid: number } {
-  let s11 = 0;
-  let s12 = 0;
-  let s22 = 0;
-  let s1y = 0;
-  let s2y = 0;
-  for (let i = 0; i < y.length; i++) {
-    s11 += x1[i] * x1[i];
-    s12 += x1[i] * x2[i];
-    s22 += x2[i] * x2[i];
-    s1y += x1[i] * y[i];
-    s2y += x2[i] * y[i];
-  }
-  const det = s11 * s22 - s12 * s12;
-  const b1 = (s22 * s1y - s12 * s2y) / det;
-  const b2 = (s11 * s2y - s12 * s1y) / det;
-  let r = 0;
-  for (let i = 0; i < y.length; i++) r += (y[i] - b1 * x1[i] - b2 * x2[i]) ** 2;
-  return { b1, b2, resid: r / y.length };
-}
-
-/** The space-time Lévy area of [a, c] from the halves [a, b], [b, c] (Chen's relation, see brownian.ts). */
-function combineH(h1: number, w1: number, H1: number, h2: number, w2: number, H2: number): number {
-  const h = h1 + h2;
-  return (h1 * H1 + h2 * H2) / h + (h2 * w1 - h1 * w2) / (2 * h);
-}
 
 const base: BrownianTreeOptions = { seed: 2024, t0: 0, t1: 1, shape: [N] };
 
@@ -77,11 +29,7 @@ describe('BrownianTree statistics', () => {
   it.each(intervals)('over [%p, %p]: mean 0, Var dW = h, Var H = h/12, corr(dW, H) = 0', (s, u) => {
     const h = u - s;
     const { dW, H } = tree.increment(s, u);
-    expect(Math.abs(mean(dW))).toBeLessThan(K * Math.sqrt(h / N));
-    expect(Math.abs(mean(H))).toBeLessThan(K * Math.sqrt(h / 12 / N));
-    expect(Math.abs(variance(dW) / h - 1)).toBeLessThan(K * Math.sqrt(2 / N));
-    expect(Math.abs(variance(H) / (h / 12) - 1)).toBeLessThan(K * Math.sqrt(2 / N));
-    expect(Math.abs(correlation(dW, H))).toBeLessThan(K / Math.sqrt(N));
+    expectIncrementLaw(dW, H, h, K);
   });
 
   it('gives independent increments and Lévy areas over disjoint intervals (|corr| < 4.5/√n)', () => {
@@ -180,6 +128,21 @@ describe('BrownianTree determinism', () => {
     expect(Array.from(b.H)).toEqual(Array.from(a.H));
   });
 
+  it("gives element i the same path whatever the state's size: [4, 3] and [7, 3] agree on their first 12 elements", () => {
+    const a = brownianTree({ ...small, shape: [4, 3] });
+    const b = brownianTree({ ...small, shape: [7, 3] });
+    for (const [s, u] of [
+      [-1, 2.5],
+      [0.3, 0.6],
+      [0.3, 0.3 + 1e-7],
+    ]) {
+      const x = a.increment(s, u);
+      const y = b.increment(s, u);
+      expect(Array.from(y.dW.subarray(0, 12))).toEqual(Array.from(x.dW));
+      expect(Array.from(y.H.subarray(0, 12))).toEqual(Array.from(x.H));
+    }
+  });
+
   it('gives different, uncorrelated paths for different seeds', () => {
     const a = brownianTree({ ...base, seed: 1 }).increment(0.2, 0.9);
     const b = brownianTree({ ...base, seed: 2 }).increment(0.2, 0.9);
@@ -266,6 +229,9 @@ describe('BrownianTree work per query', () => {
     const steps = 60;
     for (let i = 0; i < steps; i++, t += h) tree.increment(t, t + h);
     const perQuery = (tree.splitCount - before) / steps;
+    // Each split draws 2 normals per element; so do the root and each leaf whose inside is queried.
+    expect(tree.normalsDrawn % 16).toBe(0);
+    expect(tree.normalsDrawn).toBeGreaterThanOrEqual(16 * (tree.splitCount + 1));
     const expected = Math.log2(h / tree.tol) + 1;
     expect(perQuery).toBeLessThan(expected + 1);
     expect(perQuery).toBeGreaterThan(expected - 2);

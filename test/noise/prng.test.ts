@@ -4,6 +4,7 @@
  */
 import { CounterRNG, isValidSeed, philox4x32 } from '../../src/noise/prng';
 import { InvalidArgumentError } from '../../src/solvers/core/errors';
+import { PHILOX_KAT } from '../support/philox_kat';
 
 /** Standard normal CDF via erfc (Abramowitz & Stegun 7.1.26; absolute error < 1.5e-7, far below the KS bound). */
 function normalCdf(x: number): number {
@@ -30,9 +31,7 @@ function moments(a: Float64Array): { mean: number; variance: number; fourth: num
 
 describe('philox4x32', () => {
   it('matches the Random123 known-answer vectors for Philox4x32-10', () => {
-    expect(philox4x32([0, 0, 0, 0], [0, 0])).toEqual([0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
-    expect(philox4x32([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff])).toEqual([0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]);
-    expect(philox4x32([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0])).toEqual([0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]);
+    for (const { counter, key, out } of PHILOX_KAT) expect(philox4x32(counter, key)).toEqual(out);
   });
 });
 
@@ -57,6 +56,19 @@ describe('CounterRNG', () => {
     expect(ks).toBeLessThan(1.95 / Math.sqrt(n));
   });
 
+  it('draws the tails of the normal law: P(|Z| > 2), P(|Z| > 3) and P(|Z| > 3.654) (the ziggurat tail) within 4.5 standard errors', () => {
+    const z = new Float64Array(n);
+    new CounterRNG(4321).fillNormal(z, [8, 0, 0]);
+    for (const [c, p] of [
+      [2, 0.04550026389635842],
+      [3, 0.0026997960632601866],
+      [3.6541528853610088, 0.0002580324876539013],
+    ]) {
+      const count = z.reduce((a, x) => a + (Math.abs(x) > c ? 1 : 0), 0);
+      expect(Math.abs(count / n - p)).toBeLessThan(4.5 * Math.sqrt((p * (1 - p)) / n));
+    }
+  });
+
   it('draws uniforms in [0, 1) with mean 1/2 and variance 1/12', () => {
     const u = new Float64Array(n);
     new CounterRNG(99).fillUniform(u, [1, 2, 3]);
@@ -76,6 +88,23 @@ describe('CounterRNG', () => {
     const short = new Float64Array(333);
     new CounterRNG(2 ** 40 + 3).fillNormal(short, [5, 6, 7]);
     expect(Array.from(short)).toEqual(Array.from(long.subarray(0, 333)));
+  });
+
+  it('draws any range [from, to) of a stream as the same bits as the whole stream', () => {
+    const rng = new CounterRNG(77);
+    const whole = new Float64Array(23);
+    rng.fillNormal(whole, [1, 2, 3]);
+    for (const [from, to] of [
+      [0, 23],
+      [1, 2],
+      [3, 9],
+      [6, 7],
+      [5, 23],
+    ]) {
+      const part = new Float64Array(to - from);
+      rng.fillNormalRange(part, from, to, [1, 2, 3]);
+      expect(Array.from(part)).toEqual(Array.from(whole.subarray(from, to)));
+    }
   });
 
   it('gives uncorrelated draws for different streams and different seeds (|corr| < 4/√n)', () => {
