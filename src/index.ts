@@ -31,7 +31,11 @@ export { defineSriTableau, sriOrderConditions } from './solvers/sri/tableau';
 export type { SriTableau, SriTableauSpec } from './solvers/sri/tableau';
 export { sosri, sosri2, sriw1 } from './solvers/sri/tableaus';
 export { BrownianTree, brownianTree } from './noise/brownian';
-export type { BrownianIncrement, BrownianTreeOptions } from './noise/brownian';
+export type { BrownianTreeOptions } from './noise/brownian';
+export { BrownianInterval, brownianInterval } from './noise/brownian_interval';
+export type { BrownianIntervalOptions } from './noise/brownian_interval';
+export { isBrownianPath } from './noise/path';
+export type { BrownianIncrement, BrownianPath } from './noise/path';
 
 // Layers
 export { NeuralODE, neuralODE } from './layers/neural_ode';

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../errors';
 import { BrownianTree } from '../noise/brownian';
+import { BrownianPath, isBrownianPath } from '../noise/path';
 import { countedField, SdeSolveStats } from '../solvers/core/fields';
 import { randomSeed, resolveOptions, SdeResolvedOptions, SdeSolveOptions } from '../solvers/options';
 import { stepperFor } from '../solvers/solve';
@@ -20,14 +21,14 @@ export interface SdeCallArg {
   /** Seed of the path to draw over tspan with the state's shape (ignored when `brownian` is given). */
   readonly seed: number;
   /** A path to use as is (it must have the state's shape and cover tspan). */
-  readonly brownian?: BrownianTree;
+  readonly brownian?: BrownianPath;
   /** Keep each step's increments for the reverse pass (two state-sized float32 arrays per step). */
   readonly record: boolean;
 }
 
 /** A call's noise: its Brownian path and, when recorded, the increments its steps used. */
 export interface CallNoise {
-  readonly path: BrownianTree;
+  readonly path: BrownianPath;
   readonly record: StepNoiseRecord | undefined;
 }
 
@@ -69,9 +70,9 @@ export interface DiscreteAdjointSDE {
    */
   op: (x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor;
   /** Like `op`, on the given Brownian path (shaped like `x`, covering tspan), e.g. to share one path across calls. */
-  opWithPath: (brownian: BrownianTree, x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor;
+  opWithPath: (brownian: BrownianPath, x: tf.Tensor, ...params: tf.Tensor[]) => tf.Tensor;
   /** The path of the last call (read W and the Lévy area over any interval with `increment(s, u)`). */
-  readonly lastPath: BrownianTree | null;
+  readonly lastPath: BrownianPath | null;
   /** Statistics of the last forward solve (`nfeDiffusion` too) and of the last backward pass. */
   record: AdjointRecord;
 }
@@ -100,8 +101,8 @@ export function discreteAdjointSDE(drift: ParametricField, diffusion: Parametric
   const resolved = resolveOptions(options, 'sde');
   const fixedSeed = options.seed !== undefined;
   const packedOp = discreteAdjointOp(sdeSystem(drift, diffusion, resolved), resolved);
-  let lastPath: BrownianTree | null = null;
-  const run = (brownian: BrownianTree | undefined, x: tf.Tensor, params: tf.Tensor[]): tf.Tensor => {
+  let lastPath: BrownianPath | null = null;
+  const run = (brownian: BrownianPath | undefined, x: tf.Tensor, params: tf.Tensor[]): tf.Tensor => {
     checkState(x, 'x');
     const seed = fixedSeed ? resolved.seed : randomSeed();
     const path = brownian ?? resolved.brownian ?? new BrownianTree({ seed, t0: resolved.t0, t1: resolved.t1, shape: x.shape.slice() });
@@ -115,8 +116,8 @@ export function discreteAdjointSDE(drift: ParametricField, diffusion: Parametric
   return {
     op: (x, ...params) => run(undefined, x, params),
     opWithPath: (brownian, x, ...params) => {
-      if (!(brownian instanceof BrownianTree)) {
-        throw new InvalidArgumentError(`opWithPath(brownian, x, ...params): brownian must be a BrownianTree (from brownianTree({seed, t0, t1, shape})).`);
+      if (!isBrownianPath(brownian)) {
+        throw new InvalidArgumentError(`opWithPath(brownian, x, ...params): brownian must be a Brownian path (brownianInterval({seed, t0, t1, shape}) or brownianTree({...})).`);
       }
       if (brownian.t0 > resolved.t0 || brownian.t1 < resolved.t1) {
         throw new InvalidArgumentError(

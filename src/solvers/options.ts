@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError } from '../errors';
 import { isValidSeed, MAX_SEED } from '../noise/prng';
-import { BrownianTree } from '../noise/brownian';
+import { BrownianPath, isBrownianPath } from '../noise/path';
 import { ArithmeticChoice } from './core/arithmetic';
 import { ControllerSettings } from './core/controller';
 import { LoopOptions, SaveatMode } from './core/integrate';
@@ -87,7 +87,7 @@ export interface SdeSolveOptions extends CommonSolveOptions {
    * An existing Brownian path to use instead of drawing one (to share a path across calls); it must have
    * the state's shape and cover tspan. Exclusive with `seed`.
    */
-  brownian?: BrownianTree;
+  brownian?: BrownianPath;
 }
 
 /** What both kinds resolve to: the loop's options (with the controller's settings) and the method. */
@@ -115,7 +115,7 @@ export interface SdeResolvedOptions extends CommonResolved {
   readonly method: SdeMethod;
   /** The seed of the path to draw (the given one or a fresh random one); unused when `brownian` is given. */
   readonly seed: number;
-  readonly brownian: BrownianTree | undefined;
+  readonly brownian: BrownianPath | undefined;
   /** δ in force (undefined for fixed-step solves). */
   readonly delta: number | undefined;
 }
@@ -353,8 +353,8 @@ function resolveSaveatMode(mode: unknown, solver: string, dense: boolean): Savea
 }
 
 function checkBrownian(brownian: unknown, seed: number | undefined, t0: number, t1: number): void {
-  if (!(brownian instanceof BrownianTree)) {
-    throw new InvalidArgumentError(`Option 'brownian' must be a BrownianTree (from brownianTree({seed, t0, t1, shape})), got ${typeof brownian}.`);
+  if (!isBrownianPath(brownian)) {
+    throw new InvalidArgumentError(`Option 'brownian' must be a Brownian path (brownianInterval({seed, t0, t1, shape}) or brownianTree({...})), got ${typeof brownian}.`);
   }
   if (seed !== undefined) {
     throw new InvalidArgumentError(`Give either 'seed' or 'brownian', not both: the Brownian tree already has its seed (${brownian.seed}).`);

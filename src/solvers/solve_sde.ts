@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BrownianTree } from '../noise/brownian';
+import { BrownianPath } from '../noise/path';
 import { InvalidArgumentError } from '../errors';
 import { countedField, SdeSolveStats } from './core/fields';
 import { integrate, IntegrateResult } from './core/integrate';
@@ -25,14 +26,14 @@ export interface SdeSolveResult {
   ts: number[];
   stats: SdeSolveStats;
   /** The path the solve used (the given one or the one drawn from the seed): W and H over any [s, u] by `increment(s, u)`. */
-  brownian: BrownianTree;
+  brownian: BrownianPath;
 }
 
 /** What `solveSDEResolved` returns: the loop's result plus the Brownian path the solve used. */
 export interface SdeIntegrateResult extends IntegrateResult {
   stats: SdeSolveStats;
   /** The path of this solve: accepted step j used `brownian.increment(stats.t[j], stats.t[j] + stats.dt[j])`. */
-  brownian: BrownianTree;
+  brownian: BrownianPath;
 }
 
 /** A fresh statistics record with `nfeDiffusion`. */
@@ -41,7 +42,7 @@ export function emptySdeStats(): SdeSolveStats {
 }
 
 /** The path of a solve: the given tree (checked against y0's shape) or a new one from the seed over tspan. */
-function brownianFor(o: SdeResolvedOptions, y0: tf.Tensor): BrownianTree {
+function brownianFor(o: SdeResolvedOptions, y0: tf.Tensor): BrownianPath {
   if (!o.brownian) return new BrownianTree({ seed: o.seed, t0: o.t0, t1: o.t1, shape: y0.shape.slice() });
   if (!tf.util.arraysEqual(o.brownian.shape, y0.shape)) {
     throw new InvalidArgumentError(

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { BrownianTree, brownianTree } from '../../src/noise/brownian';
+import { brownianInterval } from '../../src/noise/brownian_interval';
 import { InvalidArgumentError, SolverError } from '../../src/solvers/core/errors';
 import { chooseArithmetic } from '../../src/solvers/core/arithmetic';
 import { resolveOptions, SdeSolveOptions } from '../../src/solvers/options';
@@ -228,6 +229,18 @@ test('SOSRI2 reports stiffness estimates ≈ |λ| on dy = λy dt + small noise; 
   x0.dispose();
 });
 
+test('a sequential BrownianInterval drives a solve: ~2 normals per element per attempted step (the tree: ~30)', () => {
+  const { f, g } = gbm(1, 0.5);
+  const counts = [brownianInterval({ seed: 3, t0: 0, t1: 1, shape: y0.shape }), brownianTree({ seed: 3, t0: 0, t1: 1, shape: y0.shape })].map((path) => {
+    const r = solveSDE(f, g, y0, { brownian: path, rtol: 0.02, atol: 0.02 });
+    expect(r.brownian).toBe(path);
+    tf.dispose(r.ys);
+    return path.normalsDrawn / (y0.size * r.stats.nSteps);
+  });
+  expect(counts[0]).toBeLessThanOrEqual(2.05);
+  expect(counts[1]).toBeGreaterThan(10);
+});
+
 test('kept step states replay bit for bit from the same increments (what the discrete adjoint needs)', () => {
   const { f, g } = gbm(1, 0.5);
   const o = resolveOptions({ seed: 8, rtol: 0.05, atol: 0.05, saveat: [0.5, 1] }, 'sde');
@@ -328,7 +341,7 @@ describe('errors name the fix and leak nothing', () => {
     ['Euler–Maruyama without dt0', { solver: 'euler_maruyama' }, /'euler_maruyama' takes fixed steps: set 'dt0'.*'sosri'/],
     ['fractional seed', { seed: 1.5 }, /'seed' must be an integer in \[0, 9007199254740991\], got 1.5/],
     ['seed and brownian', { seed: 1, brownian: tree }, /either 'seed' or 'brownian', not both/],
-    ['brownian not a tree', { brownian: {} as never }, /'brownian' must be a BrownianTree/],
+    ['brownian not a path', { brownian: {} as never }, /'brownian' must be a Brownian path \(brownianInterval\(\{seed, t0, t1, shape\}\) or brownianTree/],
     ['brownian too short', { brownian: tree, tspan: [0, 2] }, /covers \[0, 1\], which does not contain tspan \[0, 2\]/],
     ['rtol zero (shared check)', { rtol: 0 }, /'rtol' must be a finite positive number, got 0/],
     ['saveat outside tspan', { saveat: [0.5, 2] }, /'saveat' entry 1 \(2\) lies outside tspan/],

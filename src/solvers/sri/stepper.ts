@@ -5,7 +5,7 @@
  * never redraws the noise (no bias; Rackauckas & Nie 2017). Only forward time (h > 0) is supported.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BrownianTree } from '../../noise/brownian';
+import { BrownianPath } from '../../noise/path';
 import { chooseArithmetic, StateArithmetic, tensorArithmetic } from '../core/arithmetic';
 import { sriStepHost } from './host_step';
 import { InvalidArgumentError } from '../../errors';
@@ -23,7 +23,7 @@ import { SriTableau } from './tableau';
 export interface SdeTerm {
   readonly drift: VectorField;
   readonly diffusion: VectorField;
-  readonly brownian: BrownianTree;
+  readonly brownian: BrownianPath;
   /**
    * Keeps each step's increments as the forward solve used them, so that the discrete adjoint's replay
    * reads them instead of querying the path again (optional; without it every replay re-queries).
@@ -83,7 +83,7 @@ export interface StepNoise {
  * (do not modify them). Throws `InvalidArgumentError` for h ≤ 0 (SDE solves run forward in time) or a path of the
  * wrong size.
  */
-export function stepNoiseArrays(brownian: BrownianTree, t: number, h: number, size: number, withDZ: boolean, record?: StepNoiseRecord): RecordedNoise {
+export function stepNoiseArrays(brownian: BrownianPath, t: number, h: number, size: number, withDZ: boolean, record?: StepNoiseRecord): RecordedNoise {
   if (!(h > 0)) {
     throw new InvalidArgumentError(`SDE steps run forward in time only, got a step dt=${h} from t=${t}: give tspan as [t0, t1] with t0 < t1.`);
   }
@@ -108,7 +108,7 @@ export function stepNoiseArrays(brownian: BrownianTree, t: number, h: number, si
 }
 
 /** The increments of `stepNoiseArrays` as tensors of `shape` (the caller disposes them). */
-export function stepNoise(brownian: BrownianTree, t: number, h: number, shape: number[], withDZ: boolean, record?: StepNoiseRecord): StepNoise {
+export function stepNoise(brownian: BrownianPath, t: number, h: number, shape: number[], withDZ: boolean, record?: StepNoiseRecord): StepNoise {
   const noise = stepNoiseArrays(
     brownian,
     t,
