@@ -27,7 +27,8 @@ export interface GaussianSampleArgs extends LayerArgs {
 const OWN_KEYS = ['klWeight', 'sampleAtInference', 'seed'];
 
 function checkKlWeight(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`GaussianSample: 'klWeight' must be a finite number ≥ 0, got ${String(v)}.`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw new InvalidArgumentError(`GaussianSample: 'klWeight' must be a finite number ≥ 0, got ${String(v)}.`);
   return v;
 }
 

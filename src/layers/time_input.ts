@@ -52,7 +52,8 @@ export function readTimes(who: string, times: tf.Tensor, t0: number, t1: number)
   const snap = (s: number, end: number): number => (Math.abs(s - end) <= FLOAT32_EPS * Math.max(1, Math.abs(end)) ? end : s);
   for (let i = 0; i < grid.length; i++) grid[i] = snap(snap(grid[i], t0), t1);
   grid.forEach((s, i) => {
-    if (!Number.isFinite(s)) throw new InvalidArgumentError(`${who}: times must be finite; entry ${i} is ${s}. Drop or fill missing times (masks mark missing values).`);
+    if (!Number.isFinite(s))
+      throw new InvalidArgumentError(`${who}: times must be finite; entry ${i} is ${s}. Drop or fill missing times (masks mark missing values).`);
     if ((s - t0) * direction < 0 || (s - t1) * direction > 0) {
       throw new InvalidArgumentError(`${who}: time entry ${i} (${s}) lies outside tspan [${t0}, ${t1}]; rescale the times or widen the layer's tspan.`);
     }

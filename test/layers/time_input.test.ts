@@ -68,7 +68,10 @@ describe('NeuralODE on [z0, times] against saveat', () => {
   test('a masked loss: unobserved outputs carry no gradient (same as a saveat of the observed times only)', () => {
     // Times 1, 3 and 5 unobserved for every sample; the last time is observed, so both solves end there.
     const observed = [0, 2, 4, 6];
-    const { fixed, timed } = pair({}, observed.map((i) => TIMES32[i]));
+    const { fixed, timed } = pair(
+      {},
+      observed.map((i) => TIMES32[i]),
+    );
     const x = z0();
     const times = tf.tensor1d(TIMES);
     const target = tf.randomNormal([4, TIMES.length, 3], 0, 1, 'float32', 8);
@@ -77,10 +80,7 @@ describe('NeuralODE on [z0, times] against saveat', () => {
     const targetObserved = tf.gather(target, observed, 1);
     const vars = [...fixed.trainableWeights].map((v) => v.read() as tf.Variable);
     const varsTimed = [...timed.trainableWeights].map((v) => v.read() as tf.Variable);
-    const masked = tf.variableGrads(
-      () => tf.sum(tf.mul(mask, tf.square(tf.sub(timed.apply([x, times]) as tf.Tensor, target)))) as tf.Scalar,
-      varsTimed,
-    );
+    const masked = tf.variableGrads(() => tf.sum(tf.mul(mask, tf.square(tf.sub(timed.apply([x, times]) as tf.Tensor, target)))) as tf.Scalar, varsTimed);
     const direct = tf.variableGrads(() => tf.sum(tf.square(tf.sub(fixed.apply(x) as tf.Tensor, targetObserved))) as tf.Scalar, vars);
     expect(Math.abs(masked.value.dataSync()[0] - direct.value.dataSync()[0])).toBeLessThan(1e-5 * Math.abs(direct.value.dataSync()[0]));
     vars.forEach((v, i) => expect(maxRelErr(masked.grads[varsTimed[i].name], direct.grads[v.name])).toBeLessThan(1e-5));
@@ -177,7 +177,15 @@ describe('times input: bad grids get clear errors', () => {
     const x = z0();
     const cases: [tf.Tensor, RegExp][] = [
       [tf.zeros([4, 2, 2]), /times input must be 1-D \[T\] or \[batch, T\].*got shape \[4,2,2\]/],
-      [tf.tensor2d([[0.1, 0.2], [0.1, 0.3], [0.1, 0.2], [0.1, 0.2]]), /same grid; row 1 differs from row 0 at index 1.*union/],
+      [
+        tf.tensor2d([
+          [0.1, 0.2],
+          [0.1, 0.3],
+          [0.1, 0.2],
+          [0.1, 0.2],
+        ]),
+        /same grid; row 1 differs from row 0 at index 1.*union/,
+      ],
       [tf.zeros([0]), /times is empty/],
     ];
     for (const [t, message] of cases) {
@@ -190,8 +198,12 @@ describe('times input: bad grids get clear errors', () => {
 
   test('symbolic: a times input of rank 3, a third input, saveat together with times', () => {
     const z = tfl.input({ shape: [3] });
-    expect(() => neuralODE({ vectorField: field(1) }).apply([z, tfl.input({ shape: [2, 2] })])).toThrow(/times input must be 1-D \[T\] or \[batch, T\].*tf.input/);
-    expect(() => neuralODE({ vectorField: field(1) }).apply([z, tfl.input({ shape: [null] }), tfl.input({ shape: [null] })])).toThrow(/takes a state or \[state, times\], got 3 inputs/);
+    expect(() => neuralODE({ vectorField: field(1) }).apply([z, tfl.input({ shape: [2, 2] })])).toThrow(
+      /times input must be 1-D \[T\] or \[batch, T\].*tf.input/,
+    );
+    expect(() => neuralODE({ vectorField: field(1) }).apply([z, tfl.input({ shape: [null] }), tfl.input({ shape: [null] })])).toThrow(
+      /takes a state or \[state, times\], got 3 inputs/,
+    );
     expect(() => neuralODE({ vectorField: field(1), saveat: [0.5, 1] }).apply([z, tfl.input({ shape: [null] })])).toThrow(/'saveat' option and a times input/);
   });
 
