@@ -121,7 +121,7 @@ function tensorsOf(d: LatentData): Tensors {
   const C = d.channels;
   return {
     enc: tf.tensor3d(encoderInput(d), [d.nSeries, T, 2 * C + 1]),
-    times: tf.tile(tf.tensor2d([d.times]), [d.nSeries, 1]) as tf.Tensor2D,
+    times: tf.tidy(() => tf.tile(tf.tensor2d([d.times]), [d.nSeries, 1]) as tf.Tensor2D),
     values: tf.tensor3d(d.values, [d.nSeries, T, C]),
   };
 }
@@ -166,6 +166,8 @@ async function run(
   });
   const trainSeconds = (performance.now() - t0) / 1000;
   bar.done();
+  // the optimizer's slots are not the model's: model.dispose() leaves them
+  model.optimizer.dispose();
   const trainPred = predictAll(model, train.x, s.batchSize);
   const { result: testPred, nfePerCall } = countNFE(model, () => predictAll(model, test.x, s.batchSize));
   // one batch of test series, timed five times (median)
