@@ -9,7 +9,7 @@ import { gaussianSample, neuralODE } from 'tfjs-neural-de';
 await tf.setBackend('wasm');
 
 // 128 series sin(3t + φ) on one irregular grid of 16 times in [0, 1]; each entry observed with probability 0.5.
-const [N, T] = [128, 16];
+const N = 128;
 const grid = [0, 0.04, 0.1, 0.13, 0.25, 0.31, 0.38, 0.5, 0.52, 0.6, 0.71, 0.77, 0.8, 0.88, 0.95, 1];
 const phases = Array.from({ length: N }, (_, n) => (2 * Math.PI * n) / N);
 const observed = (n: number, i: number): boolean => (7 * n + 13 * i + ((n * i) % 3)) % 10 < 5;
