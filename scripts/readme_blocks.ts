@@ -16,6 +16,7 @@ import * as path from 'path';
 import { comparisonLines as spiralComparison, resultsTable as spiralTable } from '../demos/lib/spiral_shared';
 import { comparisonLines as sdeComparison, resultsTable as sdeTable } from '../demos/spiral_sde';
 import { comparisonLines as mnistComparison, table as mnistTable } from '../demos/mnist';
+import { comparisonLines as latentComparison, paperTable as latentPaperTable, resultsTable as latentTable } from '../demos/latent';
 
 /** A block rendered from a demo's committed results: which demo, and how the block is rendered. */
 interface ResultSource {
@@ -23,7 +24,7 @@ interface ResultSource {
   demo: string;
   /** The results.json the demo writes with its default options. */
   demoOutput: string;
-  render(json: { results: never[] }): string[];
+  render(json: { results: never[]; runs: never[] }): string[];
 }
 
 interface MnistHistoryRow {
@@ -58,6 +59,11 @@ export const RESULT_SOURCES: Record<string, ResultSource> = {
   sde: { demo: 'sde', demoOutput: 'demo-output/sde/results.json', render: (j) => [sdeTable(j.results), '', ...sdeComparison(j.results).map((l) => `- ${l}`)] },
   mnist: { demo: 'mnist', demoOutput: MNIST_OUTPUT, render: (j) => [mnistTable(j.results), '', ...mnistComparison(j.results).map((l) => `- ${l}`)] },
   'mnist-epochs': { demo: 'mnist', demoOutput: MNIST_OUTPUT, render: (j) => [mnistEpochTable(j.results)] },
+  latent: {
+    demo: 'latent',
+    demoOutput: 'demo-output/latent/results.json',
+    render: (j) => [latentTable(j.runs), '', latentPaperTable(), '', ...latentComparison(j.runs).map((l) => `- ${l}`)],
+  },
 };
 
 /** One source per demo (the first block rendered from it): the demos whose results are committed. */

@@ -47,6 +47,8 @@ export type { SerializedLayer } from './layers/vector_field';
 export { DELayer, isDELayer } from './layers/de_layer';
 export type { DELayerStats } from './layers/de_layer';
 export { Power, power } from './layers/power';
+export { GaussianSample, gaussianSample } from './layers/gaussian_sample';
+export type { GaussianSampleArgs } from './layers/gaussian_sample';
 export type { PowerArgs } from './layers/power';
 
 // Callbacks

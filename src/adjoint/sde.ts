@@ -117,7 +117,9 @@ export function discreteAdjointSDE(drift: ParametricField, diffusion: Parametric
     op: (x, ...params) => run(undefined, x, params),
     opWithPath: (brownian, x, ...params) => {
       if (!isBrownianPath(brownian)) {
-        throw new InvalidArgumentError(`opWithPath(brownian, x, ...params): brownian must be a Brownian path (brownianInterval({seed, t0, t1, shape}) or brownianTree({...})).`);
+        throw new InvalidArgumentError(
+          `opWithPath(brownian, x, ...params): brownian must be a Brownian path (brownianInterval({seed, t0, t1, shape}) or brownianTree({...})).`,
+        );
       }
       if (brownian.t0 > resolved.t0 || brownian.t1 < resolved.t1) {
         throw new InvalidArgumentError(

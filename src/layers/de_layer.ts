@@ -18,6 +18,7 @@ import { SolverError } from '../solvers/core/errors';
 import { rejectUnknownKeys } from '../solvers/options';
 import { copyStats, SolveStats } from '../solvers/core/stats';
 import { isLayerArgKey, LAYER_ARG_KEYS, LayerArgs } from '../tfjs_internals';
+import { checkTimesShape, readTimes } from './time_input';
 import { LayerStack } from './vector_field';
 
 /** Copies `from[key]` into `to`. */
@@ -208,15 +209,52 @@ export abstract class DELayer<Arg = unknown> extends tfl.layers.Layer {
   /** The argument of the next call's op (e.g. the Brownian path's seed); called once per solve. */
   protected abstract callArg(training: boolean): Arg;
 
+  /** Whether the layer may be applied to [state, times] (then it implements `opWithOutputTimes`). */
+  protected get takesTimesInput(): boolean {
+    return false;
+  }
+
+  /**
+   * The op of a call whose output times come as data (`[state, times]` inputs): the built op's
+   * solve with `saveat` = `times`, sharing this layer's record.
+   */
+  protected opWithOutputTimes(_times: number[]): PackedAdjointOp<Arg> {
+    throw new Error(`internal: ${this.getClassName()} has no op for a times input`);
+  }
+
+  /** The times input's shape when the layer is applied to [state, times] (checked), else null. */
+  private timesShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape | null {
+    if (!Array.isArray(inputShape[0])) return null;
+    const shapes = inputShape as tfl.Shape[];
+    if (shapes.length > 2) {
+      throw new InvalidArgumentError(`${this.getClassName()} layer '${this.name}' takes a state or [state, times], got ${shapes.length} inputs.`);
+    }
+    if (shapes.length < 2) return null;
+    if (!this.takesTimesInput) {
+      throw new InvalidArgumentError(
+        `${this.getClassName()} layer '${this.name}' does not take observation times as an input; give its output times with the 'saveat' option.`,
+      );
+    }
+    checkTimesShape(`${this.getClassName()} layer '${this.name}'`, shapes[1]);
+    if (this.solveInfo.saveat) {
+      throw new InvalidArgumentError(
+        `${this.getClassName()} layer '${this.name}' has the 'saveat' option and a times input; give the output times one way: drop 'saveat', or apply the layer to the state alone.`,
+      );
+    }
+    return shapes[1];
+  }
+
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    // with a times input the number of output times is known only at call time
+    if (this.timesShape(inputShape)) return [shape[0], null, ...shape.slice(1)];
     const saveat = this.solveInfo.saveat;
     return saveat ? [shape[0], saveat.length, ...shape.slice(1)] : shape.slice();
   }
 
-  /** Solves for one input batch (float32); called inside a tidy. */
-  private solveCall(x: tf.Tensor, training: boolean): CallResult {
-    const op = this.packedOp;
+  /** Solves for one input batch (float32), at `times` when given; called inside a tidy. */
+  private solveCall(x: tf.Tensor, training: boolean, times: number[] | null): CallResult {
+    const op = this.packedOp && times ? this.opWithOutputTimes(times) : this.packedOp;
     const features = this.features;
     if (!op || !features) throw new Error(`${this.getClassName()} layer '${this.name}' was called before build().`);
     if (x.rank !== features.length + 1 || !tf.util.arraysEqual(x.shape.slice(1), features)) {
@@ -231,7 +269,7 @@ export abstract class DELayer<Arg = unknown> extends tfl.layers.Layer {
     const stats = this.record.forward!;
     if (training && this.warmStart) this.warmDt = warmStep(stats) ?? this.warmDt;
     return {
-      output: info.saveat ? tf.stack(states, 1) : states[0],
+      output: info.saveat || times ? tf.stack(states, 1) : states[0],
       estimates: {
         error,
         stiffness,
@@ -268,6 +306,9 @@ export abstract class DELayer<Arg = unknown> extends tfl.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const timesTensor = Array.isArray(inputs) ? this.timesInput(inputs) : null;
+    const info = this.solveInfo;
+    const times = timesTensor ? readTimes(`${this.getClassName()} layer '${this.name}'`, timesTensor, info.t0, info.t1) : null;
     const training = kwargs?.training === true;
     if (this.lossReads > 0) this.releaseCalls(0);
     const maxCalls = Math.max(1, this.inboundNodes.length);
@@ -275,7 +316,7 @@ export abstract class DELayer<Arg = unknown> extends tfl.layers.Layer {
       const x32 = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
       let result: CallResult;
       try {
-        result = this.solveCall(x32, training);
+        result = this.solveCall(x32, training, times);
       } catch (e) {
         if (e instanceof SolverError) {
           throw new SolverError(e.code, `${this.getClassName()} layer '${this.name}': ${e.message.replace(/ \(at t=.*$/, '')}`, e.stats, e.t);
@@ -297,6 +338,11 @@ export abstract class DELayer<Arg = unknown> extends tfl.layers.Layer {
       this.forwardCalls += 1;
       return result.output;
     });
+  }
+
+  /** The times tensor of a call on [state, times] (null for [state]); checked like the symbolic shapes. */
+  private timesInput(inputs: tf.Tensor[]): tf.Tensor | null {
+    return this.timesShape(inputs.map((t) => t.shape)) ? inputs[1] : null;
   }
 
   /** Disposes recorded calls beyond the newest `keep`. */

@@ -6,12 +6,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { denseFieldVjp } from '../adjoint/dense_vjp';
-import { discreteAdjointOp, odeSystem } from '../adjoint/discrete';
+import { AdjointSystem, discreteAdjointOp, odeSystem, PackedAdjointOp } from '../adjoint/discrete';
 import { SolverEstimate } from '../regularizers/base';
 import { RegularizerSpec } from '../regularizers/registry';
 import { resolveOptions, ResolvedOptions, SOLVE_OPTION_KEYS, SolveOptions } from '../solvers/options';
 import { InvalidArgumentError } from '../errors';
 import { methodsWith, OdeMethod } from '../solvers/registry';
+import { VectorField } from '../solvers/core/stepper';
 import { LayerArgs } from '../tfjs_internals';
 import { checkTimeDependent, checkWarmStart, DELayer, DELayerStats, SolveInfo, splitLayerArgs } from './de_layer';
 import { LayerStack, SerializedLayer } from './vector_field';
@@ -63,6 +64,7 @@ export class NeuralODE extends DELayer<undefined> {
   /** Whether the built layer's reverse pass uses the hand-written VJP. */
   handVjp = false;
   private forwardField: ((t: number, y: tf.Tensor) => tf.Tensor) | null = null;
+  private system: AdjointSystem<VectorField, undefined> | null = null;
 
   constructor(args: NeuralODEArgs & { customObjects?: tf.serialization.ConfigDict }) {
     const { layerArgs, own } = splitLayerArgs('NeuralODE', args, OWN_KEYS);
@@ -121,7 +123,21 @@ export class NeuralODE extends DELayer<undefined> {
     this.forwardField = forward;
     const system = odeSystem(forward, this.resolved, hand);
     this.handVjp = fieldVjp !== null;
+    this.system = system;
     this.installOp(discreteAdjointOp(system, this.resolved, this.record));
+  }
+
+  protected override get takesTimesInput(): boolean {
+    return true;
+  }
+
+  /**
+   * A call on `[z0, times]`: the built solve with `saveat` = `times` (checked by the caller). The
+   * gradient reaches z0 and the weights through the discrete adjoint; the times get none.
+   */
+  protected override opWithOutputTimes(times: number[]): PackedAdjointOp<undefined> {
+    if (!this.system) throw new Error(`NeuralODE layer '${this.name}' was called before build().`);
+    return discreteAdjointOp(this.system, { ...this.resolved, saveat: times }, this.record);
   }
 
   /**

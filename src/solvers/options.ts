@@ -354,7 +354,9 @@ function resolveSaveatMode(mode: unknown, solver: string, dense: boolean): Savea
 
 function checkBrownian(brownian: unknown, seed: number | undefined, t0: number, t1: number): void {
   if (!isBrownianPath(brownian)) {
-    throw new InvalidArgumentError(`Option 'brownian' must be a Brownian path (brownianInterval({seed, t0, t1, shape}) or brownianTree({...})), got ${typeof brownian}.`);
+    throw new InvalidArgumentError(
+      `Option 'brownian' must be a Brownian path (brownianInterval({seed, t0, t1, shape}) or brownianTree({...})), got ${typeof brownian}.`,
+    );
   }
   if (seed !== undefined) {
     throw new InvalidArgumentError(`Give either 'seed' or 'brownian', not both: the Brownian tree already has its seed (${brownian.seed}).`);

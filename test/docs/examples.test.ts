@@ -33,3 +33,10 @@ test('custom_field.mts differentiates a tf-ops vector field with the discrete ad
   expect(out).toMatch(/dL\/dx shape \[ 4, 3 \] dL\/dW shape \[ 3, 3 \]/);
   expect(out).toMatch(/\|dL\/dW\| = \d+\.\d{4}/);
 });
+
+test('latent_ode.mts trains a latent ODE on [observations, times] with a masked loss and interpolates on a finer grid', () => {
+  const out = runExample('latent_ode.mts');
+  const m = /training loss \(masked MSE \+ KL\): ([\d.]+) → ([\d.]+)/.exec(out)!;
+  expect(Number(m[2])).toBeLessThan(0.5 * Number(m[1]));
+  expect(out).toMatch(/interpolated shape \[ 2, 50, 1 \]/);
+});

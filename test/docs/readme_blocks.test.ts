@@ -41,7 +41,7 @@ test('README includes every example file and the main result of every demo', () 
       .filter((b) => b.kind === 'results')
       .map((b) => b.arg)
       .sort(),
-  ).toEqual(['mnist', 'sde', 'spiral']);
+  ).toEqual(['latent', 'mnist', 'sde', 'spiral']);
   const all = [...listBlocks(read('README.md')), ...listBlocks(read('RESULTS.md'))].filter((b) => b.kind === 'results');
   expect(new Set(all.map((b) => b.arg))).toEqual(new Set(Object.keys(RESULT_SOURCES)));
 });
