@@ -10,11 +10,10 @@ import { BrownianTree } from '../noise/brownian';
 import { BrownianPath, isBrownianPath } from '../noise/path';
 import { countedField, SdeSolveStats } from '../solvers/core/fields';
 import { randomSeed, resolveOptions, SdeResolvedOptions, SdeSolveOptions } from '../solvers/options';
-import { stepperFor } from '../solvers/solve';
+import { checkState, stepperFor } from '../solvers/solve';
 import { emptySdeStats } from '../solvers/solve_sde';
 import { SdeTerm, StepNoiseRecord } from '../solvers/sri/stepper';
 import { AdjointRecord, AdjointSystem, discreteAdjointOp, ParametricField, unpack } from './discrete';
-import { checkState } from '../solvers/solve';
 
 /** What each call of an SDE op is given: its Brownian path (or the seed to draw one) and whether to record the noise. */
 export interface SdeCallArg {

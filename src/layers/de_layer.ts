@@ -178,7 +178,7 @@ export abstract class DELayer<Arg = unknown> extends tfl.layers.Layer {
   protected features: number[] | null = null;
   private packedOp: PackedAdjointOp<Arg> | null = null;
   /**
-   * Whether training calls start from the previous training call's first accepted step instead of the
+   * Whether training calls start where the previous training call's ramp ended (`warmStep`) instead of the
    * initial-step heuristic (option `warmStart`); inference calls never do, so predictions do not depend on the
    * calls before them.
    */
@@ -262,7 +262,7 @@ export abstract class DELayer<Arg = unknown> extends tfl.layers.Layer {
     }
     const info = this.solveInfo;
     const stops = this.sampleStops(training, [info.t0, info.t1]);
-    // warm start: a training call begins with the first accepted step of the previous training call
+    // warm start: a training call begins where the previous training call's ramp ended (`warmStep`)
     const dt0 = training && this.warmStart ? this.warmDt : undefined;
     const packed = op.op({ stops, arg: this.callArg(training), dt0 }, x, ...this.trainableWeights.map((w) => w.read()));
     const { states, error, stiffness } = unpack(packed, op.lastLayout(), x.shape);

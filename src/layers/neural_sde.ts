@@ -27,7 +27,7 @@ export interface NeuralSDEOptions extends Omit<SdeSolveOptions, 'brownian' | 'se
   /** Append t as an extra feature to the input of every drift and diffusion layer. Default false. */
   timeDependent?: boolean;
   /**
-   * Start each training call from the first accepted step of the previous training call instead of the
+   * Start each training call where the previous training call's ramp ended (its first accepted step with E ≥ 0.1) instead of the
    * initial-step heuristic (which costs 1–2 NFE and may start with a step the controller must grow or cut).
    * Inference calls (predict, evaluate) always use the heuristic, so predictions do not depend on earlier calls.
    * Not with `dt0`. Default false.

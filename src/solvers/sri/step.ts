@@ -127,26 +127,20 @@ export function sriStages<V>(
   const k: (V | null)[] = [];
   const gs: (V | null)[] = [];
   const H0: (V | null)[] = [];
+  /** Σ_j c_j·v_j over a tableau row or weight vector c and the stage values v (see `weighted`). */
+  const sum = (cs: readonly number[], vs: readonly (V | null)[]): V | null =>
+    weighted(
+      ops,
+      cs.map((c, j) => [c, vs[j]] as const),
+    );
   const stage = (plan: SriStagePlan, first: V | null | undefined, evaluate: () => V): V | null =>
     plan === 'skip' ? null : plan === 'first' ? (first ?? null) : evaluate();
   for (let i = 0; i < tab.stages; i++) {
     const H0i =
       tab.driftPlan[i] === 'evaluate'
         ? accumulate(ops, y, [
-            [
-              h,
-              weighted(
-                ops,
-                tab.A0[i].map((a, j) => [a, k[j]] as const),
-              ),
-            ],
-            [
-              chi2,
-              weighted(
-                ops,
-                tab.B0[i].map((b, j) => [b, gs[j]] as const),
-              ),
-            ],
+            [h, sum(tab.A0[i], k)],
+            [chi2, sum(tab.B0[i], gs)],
           ])
         : null;
     H0.push(H0i);
@@ -154,45 +148,22 @@ export function sriStages<V>(
     gs.push(
       stage(tab.diffusionPlan[i], gs[0], () => {
         const H1i = accumulate(ops, y, [
-          [
-            h,
-            weighted(
-              ops,
-              tab.A1[i].map((a, j) => [a, k[j]] as const),
-            ),
-          ],
-          [
-            sqrtH,
-            weighted(
-              ops,
-              tab.B1[i].map((b, j) => [b, gs[j]] as const),
-            ),
-          ],
+          [h, sum(tab.A1[i], k)],
+          [sqrtH, sum(tab.B1[i], gs)],
         ]);
         return g(t + tab.c1[i] * h, H1i);
       }),
     );
   }
 
-  const sumG = (beta: readonly number[]): V | null =>
-    weighted(
-      ops,
-      beta.map((b, j) => [b, gs[j]] as const),
-    );
   const E2 = accumulate(ops, ops.zerosLike(y), [
-    [chi2, sumG(tab.beta3)],
-    [chi3, sumG(tab.beta4)],
+    [chi2, sum(tab.beta3, gs)],
+    [chi3, sum(tab.beta4, gs)],
   ]);
   const y1 = accumulate(ops, y, [
-    [
-      h,
-      weighted(
-        ops,
-        tab.alpha.map((a, j) => [a, k[j]] as const),
-      ),
-    ],
-    [dW, sumG(tab.beta1)],
-    [chi1, sumG(tab.beta2)],
+    [h, sum(tab.alpha, k)],
+    [dW, sum(tab.beta1, gs)],
+    [chi1, sum(tab.beta2, gs)],
     [1, E2],
   ]);
   return { y1, E2, k, H0 };
