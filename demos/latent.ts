@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'node:util';
 import { anneal, countNFE, errorEstimate, gaussianSample, neuralODE, nfeLogger, SolverRegularizer, stiffness } from '../src';
-import { num, startDemo } from './lib/cli';
+import { num, startDemo, parseRuns } from './lib/cli';
 import { encoderInput, generateLatentData, LatentData, sliceSeries } from './lib/latent_data';
 import { buildLatentODE, klAnnealing, maskedGaussianNLL, maskedMSE } from './lib/latent_model';
 import { chartGrid, epochChart, lineChart, LinePoint } from './lib/plots';
@@ -349,10 +349,7 @@ export function settingsFromArgs(argv: string[]): { settings: Settings; backend:
     const v = values[key];
     return typeof v === 'string' ? num(v, key) : fallback;
   };
-  const runs = values.runs === undefined ? [...RUN_NAMES] : values.runs.split(',');
-  for (const r of runs) {
-    if (!(RUN_NAMES as readonly string[]).includes(r)) throw new Error(`Unknown run '${r}'; choose from ${RUN_NAMES.join(', ')}.`);
-  }
+  const runs = parseRuns(values.runs, RUN_NAMES);
   const settings: Settings = {
     ...base,
     epochs: opt('epochs', base.epochs),

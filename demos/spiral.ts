@@ -28,7 +28,7 @@ import {
   trajectoryPanels,
 } from './lib/spiral_shared';
 import { spiralTrajectories } from './lib/spiral_system';
-import { num, startDemo } from './lib/cli';
+import { num, startDemo, parseRuns } from './lib/cli';
 
 /** This demo's λ_E was tuned, and its README table measured, with the paper's linear penalty E·|dt| (no saturation). */
 const LINEAR = null;
@@ -150,10 +150,7 @@ export function settingsFromArgs(argv: string[]): { settings: Settings; backend:
     return v === undefined ? fallback : num(v, key);
   };
   const d = SPIRAL_DEFAULTS;
-  const runs = values.runs === undefined ? [...RUN_NAMES] : values.runs.split(',');
-  for (const r of runs) {
-    if (!(RUN_NAMES as readonly string[]).includes(r)) throw new Error(`Unknown run '${r}'; choose from ${RUN_NAMES.join(', ')}.`);
-  }
+  const runs = parseRuns(values.runs, RUN_NAMES);
   const settings: Settings = {
     epochs: opt('epochs', d.epochs),
     lr: opt('lr', d.lr),

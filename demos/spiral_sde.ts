@@ -21,7 +21,7 @@ import { epochChart } from './lib/plots';
 import { TrainingProgress } from './lib/progress_bar';
 import { writeFileEnsuringDir, writeSvg } from './lib/render_svg';
 import { MomentSeries, momentBands } from './lib/sde_plots';
-import { num, startDemo } from './lib/cli';
+import { num, startDemo, parseRuns } from './lib/cli';
 
 /** This demo's λ_E was tuned, and its README table measured, with the paper's linear penalty E·|dt| (no saturation). */
 const LINEAR = null;
@@ -295,10 +295,7 @@ export function settingsFromArgs(argv: string[]): { settings: Settings; backend:
     const v = values[key];
     return typeof v === 'string' ? num(v, key) : fallback;
   };
-  const runs = values.runs === undefined ? [...RUN_NAMES] : values.runs.split(',');
-  for (const r of runs) {
-    if (!(RUN_NAMES as readonly string[]).includes(r)) throw new Error(`Unknown run '${r}'; choose from ${RUN_NAMES.join(', ')}.`);
-  }
+  const runs = parseRuns(values.runs, RUN_NAMES);
   const settings: Settings = {
     ...base,
     iters: opt('iters', base.iters),

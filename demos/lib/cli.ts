@@ -8,6 +8,15 @@ export function num(v: string, key: string): number {
   return n;
 }
 
+/** The runs a `--runs a,b` option names (all of `names` when absent); an error naming the valid ones otherwise. */
+export function parseRuns<R extends string>(value: string | undefined, names: readonly R[]): R[] {
+  const runs = value === undefined ? [...names] : value.split(',');
+  for (const r of runs) {
+    if (!(names as readonly string[]).includes(r)) throw new Error(`Unknown run '${r}'; choose from ${names.join(', ')}.`);
+  }
+  return runs as R[];
+}
+
 /** What each demo's `settingsFromArgs` returns. */
 export interface ParsedArgs<S> {
   settings: S;
